@@ -1,0 +1,47 @@
+"""Names shared by the API, the pods we build, the handlers and the metrics.
+
+Everything that another program (kubectl, Prometheus, a chart) may depend on lives here, once.
+"""
+
+from typing import Final
+
+GROUP: Final = "lifecycle.conformance.dev"
+VERSION: Final = "v1alpha1"
+KIND: Final = "LifecycleTest"
+PLURAL: Final = "lifecycletests"
+SINGULAR: Final = "lifecycletest"
+SHORT_NAMES: Final = ("lt",)
+CATEGORIES: Final = ("conformance",)
+CRD_NAME: Final = f"{PLURAL}.{GROUP}"
+
+# Labels and annotations on the pods we create.
+LABEL_TEST: Final = f"{GROUP}/test"
+LABEL_RUN: Final = f"{GROUP}/run"
+LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
+MANAGED_BY: Final = "lifecycle-operator"
+ANNOTATION_SPEC_HASH: Final = f"{GROUP}/spec-hash"
+
+# The emptyDir every instrumented container shares; it keeps each container's event log across restarts.
+EVENT_VOLUME: Final = "lifecycle-events"
+EVENT_DIR: Final = "/lifecycle-events"
+
+# Condition types and reasons (CamelCase, by the Kubernetes API conventions).
+CONDITION_SUCCEEDED: Final = "Succeeded"
+CONDITION_RUNNING: Final = "Running"
+
+REASON_EXPECTATIONS_MET: Final = "ExpectationsMet"
+REASON_EXPECTATIONS_FAILED: Final = "ExpectationsFailed"
+REASON_TIMED_OUT: Final = "TimedOut"
+REASON_POD_LOST: Final = "PodLost"
+REASON_INVALID_SPEC: Final = "InvalidSpec"
+REASON_RUN_STARTED: Final = "RunStarted"
+REASON_RUN_FINISHED: Final = "RunFinished"
+
+# The printer-column verdict.
+RESULT_PASSED: Final = "Passed"
+RESULT_FAILED: Final = "Failed"
+RESULT_RUNNING: Final = "Running"
+RESULT_ERROR: Final = "Error"
+
+# Environment variables that configure the operator all start with this.
+ENV_PREFIX: Final = "LCO_"
