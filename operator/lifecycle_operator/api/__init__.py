@@ -1,0 +1,41 @@
+"""The LifecycleTest API: pydantic models that are the single source of truth for the CRD."""
+
+from lifecycle_operator.api.spec import (
+    Behavior,
+    ContainerSpec,
+    Expectation,
+    ExpectationType,
+    JudgeType,
+    JudgeWhen,
+    LifecycleTestSpec,
+    PodRetention,
+    PodTemplate,
+    ProbeCheck,
+    ProbeSpec,
+)
+from lifecycle_operator.api.status import (
+    Condition,
+    ExpectationResult,
+    LifecycleTestStatus,
+    RunRecord,
+    TimelineEvent,
+)
+
+__all__ = [
+    "Behavior",
+    "Condition",
+    "ContainerSpec",
+    "Expectation",
+    "ExpectationResult",
+    "ExpectationType",
+    "JudgeType",
+    "JudgeWhen",
+    "LifecycleTestSpec",
+    "LifecycleTestStatus",
+    "PodRetention",
+    "PodTemplate",
+    "ProbeCheck",
+    "ProbeSpec",
+    "RunRecord",
+    "TimelineEvent",
+]

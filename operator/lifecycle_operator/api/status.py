@@ -1,0 +1,81 @@
+"""The status of a LifecycleTest, by the Kubernetes API conventions.
+
+`conditions` carries the machine-readable truth (Succeeded, Running); `result` and `summary` exist only
+for printer columns. The timeline and history are bounded so the object stays small.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from pydantic import Field
+
+from lifecycle_operator.api.spec import ApiModel
+
+MAX_TIMELINE: Final = 200
+MAX_HISTORY: Final = 10
+
+
+class Condition(ApiModel):
+    """metav1.Condition."""
+
+    type: str = Field(max_length=316)
+    status: str = Field(pattern="^(True|False|Unknown)$")
+    observed_generation: int | None = Field(None, ge=0)
+    last_transition_time: str = Field(description="RFC 3339 time of the last change of status.")
+    reason: str = Field(max_length=1024, pattern="^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$")
+    message: str = Field("", max_length=32768)
+
+
+class ExpectationResult(ApiModel):
+    type: str
+    description: str = Field(description="The expectation in words.")
+    passed: bool
+    message: str = Field(description="What was seen.")
+
+
+class TimelineEvent(ApiModel):
+    """One line an instrumented command recorded."""
+
+    subject: str = Field(description="The container, or the hook as PostStart-<container>.")
+    verb: str = Field(description="Starting, Started, Delaying, Looping, Terminating or Exiting.")
+    uptime: float = Field(description="Node uptime in seconds (hundredths); orders the events.")
+    time: str = Field(description="Wall-clock time, to the second.")
+    detail: str | None = None
+
+
+class RunRecord(ApiModel):
+    run: int
+    result: str
+    reason: str
+    passed: int
+    total: int
+    node_name: str | None = None
+    start_time: str | None = None
+    completion_time: str | None = None
+
+
+class LifecycleTestStatus(ApiModel):
+    observed_generation: int | None = Field(
+        None, description="The metadata.generation of the spec the current or last run used."
+    )
+    result: str | None = Field(None, description="Running, Passed, Failed or Error (for printer columns).")
+    summary: str | None = Field(None, description="Expectations passed out of total, as 5/6.")
+    run: int | None = Field(None, ge=0, description="The number of the current or last run, from 1.")
+    pod_name: str | None = None
+    node_name: str | None = None
+    start_time: str | None = None
+    completion_time: str | None = None
+    deadline: str | None = Field(None, description="When the current run times out.")
+    expectations: list[ExpectationResult] = Field(default_factory=list)
+    timeline: list[TimelineEvent] = Field(default_factory=list, max_length=MAX_TIMELINE)
+    timeline_truncated: bool = Field(False, description="True when the timeline was cut to its last events.")
+    evidence: list[str] = Field(
+        default_factory=list,
+        description="Where each container's events were read from: termination message or log.",
+    )
+    history: list[RunRecord] = Field(default_factory=list, max_length=MAX_HISTORY)
+    conditions: list[Condition] = Field(
+        default_factory=list,
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["type"]},
+    )

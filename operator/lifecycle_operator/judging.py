@@ -1,0 +1,50 @@
+"""When a run is ready to be judged, from the pod alone (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lifecycle_operator.api import JudgeType, JudgeWhen
+from lifecycle_operator.observation import PodObservation
+
+
+@dataclass(frozen=True)
+class Judgement:
+    ready: bool
+    # Set when the condition can no longer be met, e.g. the pod Succeeded while it was to fail.
+    unreachable: str | None = None
+
+
+NOT_YET = Judgement(ready=False)
+READY = Judgement(ready=True)
+
+
+def judge(when: JudgeWhen, pod: PodObservation) -> Judgement:
+    match when.type:
+        case JudgeType.POD_TERMINAL:
+            return READY if pod.terminal else NOT_YET
+        case JudgeType.POD_FAILED:
+            if pod.phase == "Succeeded":
+                return Judgement(True, "the pod Succeeded; it was expected to fail")
+            return READY if pod.phase == "Failed" else NOT_YET
+        case JudgeType.RESTART_COUNT:
+            c = pod.containers.get(when.container or "")
+            if c is not None and c.restart_count >= (when.count or 0):
+                return READY
+            if pod.terminal:
+                seen = c.restart_count if c else 0
+                return Judgement(
+                    True, f"the pod is {pod.phase} and {when.container} restarted only {seen} time(s)"
+                )
+            return NOT_YET
+        case JudgeType.CONTAINER_WAITING:
+            c = pod.containers.get(when.container or "")
+            if c is not None and c.waiting_reason == when.reason:
+                return READY
+            # As upstream: the container can only be left waiting while the pod is Pending.
+            if pod.phase != "Pending":
+                return Judgement(
+                    True,
+                    f"the pod is {pod.phase}; {when.container} was never waiting with reason {when.reason}",
+                )
+            return NOT_YET

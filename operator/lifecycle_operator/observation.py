@@ -1,0 +1,94 @@
+"""A typed snapshot of what the API says about a pod: phase and per-container state.
+
+Built from the pod as a plain dict (what kopf's watch delivers and what the API client returns after
+sanitising), so every step after it is pure and testable with literal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Terminated:
+    exit_code: int | None
+    reason: str | None
+    message: str | None
+
+
+@dataclass(frozen=True)
+class ContainerObservation:
+    name: str
+    init: bool
+    restart_count: int = 0
+    running: bool = False
+    waiting_reason: str | None = None
+    terminated: Terminated | None = None
+    last_terminated: Terminated | None = None
+
+    @property
+    def has_run(self) -> bool:
+        """Whether any instance of this container ever ran, so it can have a log."""
+        return self.running or self.terminated is not None or self.last_terminated is not None
+
+
+@dataclass(frozen=True)
+class PodObservation:
+    name: str
+    phase: str
+    node_name: str | None
+    deleting: bool = False
+    reason: str | None = None
+    message: str | None = None
+    containers: dict[str, ContainerObservation] = field(default_factory=dict)
+
+    @property
+    def terminal(self) -> bool:
+        return self.phase in {"Succeeded", "Failed"}
+
+
+def _terminated(raw: dict[str, Any] | None) -> Terminated | None:
+    if not raw:
+        return None
+    return Terminated(
+        exit_code=raw.get("exitCode"),
+        reason=raw.get("reason"),
+        message=raw.get("message"),
+    )
+
+
+def _container(raw: dict[str, Any], *, init: bool) -> ContainerObservation:
+    state = raw.get("state") or {}
+    last = raw.get("lastState") or {}
+    waiting = state.get("waiting")
+    return ContainerObservation(
+        name=raw["name"],
+        init=init,
+        restart_count=int(raw.get("restartCount") or 0),
+        running=bool(state.get("running")),
+        waiting_reason=waiting.get("reason") if waiting else None,
+        terminated=_terminated(state.get("terminated")),
+        last_terminated=_terminated(last.get("terminated")),
+    )
+
+
+def observe_pod(pod: dict[str, Any]) -> PodObservation:
+    """The snapshot of a pod given in the API's camelCase JSON shape."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    containers: dict[str, ContainerObservation] = {}
+    for raw in status.get("initContainerStatuses") or []:
+        containers[raw["name"]] = _container(raw, init=True)
+    for raw in status.get("containerStatuses") or []:
+        containers[raw["name"]] = _container(raw, init=False)
+    return PodObservation(
+        name=meta.get("name", ""),
+        phase=status.get("phase") or "Pending",
+        node_name=spec.get("nodeName"),
+        deleting=meta.get("deletionTimestamp") is not None,
+        reason=status.get("reason"),
+        message=status.get("message"),
+        containers=containers,
+    )

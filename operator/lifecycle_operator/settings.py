@@ -1,0 +1,79 @@
+"""The operator's settings, read from environment variables that all start with LCO_."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from lifecycle_operator.api import PodRetention
+from lifecycle_operator.constants import ENV_PREFIX
+
+
+class SettingsError(ValueError):
+    """A setting has a value the operator cannot use."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespaces: tuple[str, ...] = Field(
+        (), description="Namespaces to watch, comma-separated; empty watches the whole cluster."
+    )
+    test_image: str = Field("busybox:1.36", min_length=1, description="Image of instrumented containers.")
+    image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
+    test_memory: str = Field("32Mi", description="Memory request and limit of each instrumented container.")
+    default_timeout_seconds: int = Field(300, ge=5)
+    keep_failed_pods: bool = Field(False, description="Keep a failed run's pod, unless the test says.")
+    bind_address: str = Field("127.0.0.1", description="Address of the metrics and health endpoints.")
+    metrics_port: int = Field(8080, ge=0, le=65535, description="0 turns the metrics endpoint off.")
+    health_port: int = Field(8081, ge=0, le=65535, description="0 turns kopf's liveness endpoint off.")
+    peering: str = Field("", description="kopf peering name for several replicas; empty runs standalone.")
+    log_format: Literal["plain", "json"] = "plain"
+    scheduler_tick_seconds: float = Field(
+        2.0, gt=0, le=60, description="How often deadlines and re-run intervals are checked."
+    )
+
+    @field_validator("namespaces", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(n.strip() for n in value.split(",") if n.strip())
+        return value
+
+    @property
+    def default_retention(self) -> PodRetention:
+        return PodRetention.KEEP_ON_FAILURE if self.keep_failed_pods else PodRetention.DELETE
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        known = set(cls.model_fields)
+        values: dict[str, str] = {}
+        for key, value in environ.items():
+            if not key.startswith(ENV_PREFIX):
+                continue
+            name = key[len(ENV_PREFIX) :].lower()
+            if name not in known:
+                known_vars = ", ".join(sorted(ENV_PREFIX + n.upper() for n in known))
+                raise SettingsError(f"unknown setting {key}; known: {known_vars}")
+            values[name] = value
+        try:
+            return cls.model_validate(values)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"{ENV_PREFIX}{str(err['loc'][0]).upper()}: {err['msg']}" for err in e.errors()
+            )
+            raise SettingsError(problems) from e
+
+
+def help_lines() -> list[str]:
+    """One line per setting, for --help."""
+    lines = []
+    for name, info in Settings.model_fields.items():
+        default = info.default
+        shown = ",".join(default) if isinstance(default, tuple) else default
+        lines.append(f"{ENV_PREFIX}{name.upper()} (default {shown!r}) {info.description or ''}".rstrip())
+    return lines

@@ -1,0 +1,173 @@
+"""Evaluate expectations against the timeline and the pod: the upstream helper set, as pure functions.
+
+Each check returns (passed, message); the message says what was seen, in either case.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lifecycle_operator.api import Expectation, ExpectationType
+from lifecycle_operator.instrumentation import Verb
+from lifecycle_operator.observation import ContainerObservation, PodObservation
+from lifecycle_operator.timeline import Timeline
+
+Outcome = tuple[bool, str]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    expectation: Expectation
+    passed: bool
+    message: str
+
+
+def _starts(t: Timeline, name: str) -> Outcome:
+    if t.find(name, Verb.STARTED) == -1:
+        return False, f"{name} never logged Started; saw {t.render(name)}"
+    return True, f"{name} started; saw {t.render(name)}"
+
+
+def _doesnt_start(t: Timeline, name: str) -> Outcome:
+    if t.find(name, Verb.STARTED) != -1:
+        return False, f"{name} logged Started, but was expected not to; saw {t.render(name)}"
+    return True, f"{name} never logged Started; saw {t.render(name)}"
+
+
+def _exits(t: Timeline, name: str) -> Outcome:
+    if t.find(name, Verb.EXITING) == -1:
+        return False, f"{name} never logged Exiting; saw {t.render(name)}"
+    return True, f"{name} exited; saw {t.render(name)}"
+
+
+def _starts_before(t: Timeline, first: str, then: str) -> Outcome:
+    started = t.find(first, Verb.STARTED)
+    if started == -1:
+        return False, f"{first} never logged Started; saw {t.render(first)}"
+    # Searching after `started` makes this work for one name too: a restart.
+    later = t.find(then, Verb.STARTING, started + 1)
+    if later == -1:
+        return False, f"{then} did not log Starting after {first} Started; saw {t.render()}"
+    return (
+        True,
+        f"{first} Started@{t.events[started].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
+    )
+
+
+def _exits_before(t: Timeline, first: str, then: str) -> Outcome:
+    exited = t.find(first, Verb.EXITING)
+    if exited == -1:
+        return False, f"{first} never logged Exiting; saw {t.render(first)}"
+    later = t.find(then, Verb.STARTING, exited + 1)
+    if later == -1:
+        return False, f"{then} did not log Starting after {first} Exiting; saw {t.render()}"
+    return (
+        True,
+        f"{first} Exiting@{t.events[exited].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
+    )
+
+
+def _doesnt_start_after(t: Timeline, name: str, other: str) -> Outcome:
+    other_starting = t.find(other, Verb.STARTING)
+    if other_starting == -1:
+        return False, f"{other} never logged Starting; saw {t.render(other)}"
+    late = t.find(name, Verb.STARTED, other_starting + 1)
+    if late != -1:
+        return False, (
+            f"{name} Started@{t.events[late].uptime:.2f}, after {other} "
+            f"Starting@{t.events[other_starting].uptime:.2f}"
+        )
+    return True, f"{name} did not start after {other} Starting@{t.events[other_starting].uptime:.2f}"
+
+
+def _run_together(t: Timeline, a: str, b: str) -> Outcome:
+    # Upstream's first revision looked for a "Finishing" verb nobody writes, so it could never fail on
+    # order; like upstream's fix, both runs must be complete (Started and Exiting) and must overlap.
+    bounds: dict[str, tuple[int, int]] = {}
+    for name in (a, b):
+        started, exited = t.find(name, Verb.STARTED), t.find(name, Verb.EXITING)
+        if started == -1 or exited == -1:
+            return False, f"{name} did not both log Started and Exiting; saw {t.render(name)}"
+        bounds[name] = (started, exited)
+    (a_start, a_exit), (b_start, b_exit) = bounds[a], bounds[b]
+    if b_start > a_exit:
+        return False, f"{b} started after {a} exited; saw {t.render()}"
+    if a_start > b_exit:
+        return False, f"{a} started after {b} exited; saw {t.render()}"
+    return True, f"{a} and {b} overlapped; saw {t.render()}"
+
+
+def _has_restarted(t: Timeline, name: str) -> Outcome:
+    starts = t.count(name, Verb.STARTING)
+    if starts < 2:
+        return False, f"{name} logged Starting {starts} time(s); a restart needs 2 or more"
+    return True, f"{name} logged Starting {starts} times"
+
+
+def _has_not_restarted(t: Timeline, name: str) -> Outcome:
+    starts = t.count(name, Verb.STARTING)
+    if starts != 1:
+        return False, f"{name} logged Starting {starts} time(s); expected exactly 1"
+    return True, f"{name} logged Starting once"
+
+
+def _status(pod: PodObservation, name: str) -> ContainerObservation | None:
+    return pod.containers.get(name)
+
+
+def _restart_count_at_least(pod: PodObservation, name: str, count: int) -> Outcome:
+    c = _status(pod, name)
+    if c is None:
+        return False, f"{name} has no container status"
+    return c.restart_count >= count, f"{name} restartCount is {c.restart_count}"
+
+
+def _waiting_reason(pod: PodObservation, name: str, reason: str) -> Outcome:
+    c = _status(pod, name)
+    if c is None:
+        return False, f"{name} has no container status"
+    if c.waiting_reason == reason:
+        return True, f"{name} is waiting with reason {reason}"
+    seen = f"waiting with reason {c.waiting_reason}" if c.waiting_reason else "not waiting"
+    return False, f"{name} is {seen}"
+
+
+def _terminated_with(pod: PodObservation, name: str, exit_code: int | None, reason: str | None) -> Outcome:
+    c = _status(pod, name)
+    if c is None:
+        return False, f"{name} has no container status"
+    term = c.terminated or c.last_terminated
+    if term is None:
+        return False, f"{name} has not terminated"
+    seen = f"{name} terminated with exit code {term.exit_code}, reason {term.reason}"
+    ok = (exit_code is None or term.exit_code == exit_code) and (reason is None or term.reason == reason)
+    return ok, seen
+
+
+def _pod_phase(pod: PodObservation, phase: str) -> Outcome:
+    return pod.phase == phase, f"pod phase is {pod.phase}"
+
+
+def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
+    name, other = e.container or "", e.other or ""
+    by_type: dict[ExpectationType, Callable[[], Outcome]] = {
+        ExpectationType.STARTS: lambda: _starts(timeline, name),
+        ExpectationType.DOESNT_START: lambda: _doesnt_start(timeline, name),
+        ExpectationType.EXITS: lambda: _exits(timeline, name),
+        ExpectationType.STARTS_BEFORE: lambda: _starts_before(timeline, name, other),
+        ExpectationType.EXITS_BEFORE: lambda: _exits_before(timeline, name, other),
+        ExpectationType.DOESNT_START_AFTER: lambda: _doesnt_start_after(timeline, name, other),
+        ExpectationType.RUN_TOGETHER: lambda: _run_together(timeline, name, other),
+        ExpectationType.HAS_RESTARTED: lambda: _has_restarted(timeline, name),
+        ExpectationType.HAS_NOT_RESTARTED: lambda: _has_not_restarted(timeline, name),
+        ExpectationType.RESTART_COUNT_AT_LEAST: lambda: _restart_count_at_least(pod, name, e.count or 0),
+        ExpectationType.POD_PHASE: lambda: _pod_phase(pod, e.phase or ""),
+        ExpectationType.WAITING_REASON: lambda: _waiting_reason(pod, name, e.reason or ""),
+        ExpectationType.TERMINATED_WITH: lambda: _terminated_with(pod, name, e.exit_code, e.reason),
+    }
+    return by_type[e.type]()
+
+
+def evaluate(expectations: list[Expectation], timeline: Timeline, pod: PodObservation) -> list[Verdict]:
+    return [Verdict(e, *check(e, timeline, pod)) for e in expectations]
