@@ -5,6 +5,9 @@
 # proxy. The build is cached outside the work tree, keyed by version, so a second run is instant and a
 # bump of HELM_VERSION rebuilds. Tests find the binary through this script's output or through LCO_HELM.
 #
+#   hack/install-helm.sh           build if needed, print the path
+#   hack/install-helm.sh --check   print the path if built, else exit 1 (what the tests use: they never build)
+#
 #   LCO_TOOLS_DIR   where binaries are cached (default /var/cache/lifecycle-operator/bin)
 #   LCO_GO_BUILD_P  parallel compile jobs (default 1: the machine's two cores are shared)
 set -euo pipefail
@@ -19,6 +22,12 @@ K8S_MINOR="37"
 
 tools_dir="${LCO_TOOLS_DIR:-/var/cache/lifecycle-operator/bin}"
 binary="$tools_dir/helm-$HELM_VERSION"
+
+if [[ ${1:-} == --check ]]; then
+    [[ -x $binary ]] || { echo "install-helm: helm $HELM_VERSION is not built; run hack/install-helm.sh" >&2; exit 1; }
+    echo "$binary"
+    exit 0
+fi
 
 if [[ ! -x $binary ]]; then
     command -v go >/dev/null || { echo "install-helm: go is not on PATH" >&2; exit 1; }

@@ -16,9 +16,9 @@ if [[ ! -x $tools_dir/promtool ]]; then
     download_dir="$(mktemp -d)"
     trap 'rm -rf "$download_dir"' EXIT
     echo "install-promtool: downloading Debian's prometheus package" >&2
-    if ! (cd "$download_dir" && apt-get download prometheus >&2); then
+    if ! (cd "$download_dir" && apt-get -o APT::Sandbox::User=root download prometheus >&2); then
         apt-get update >&2
-        (cd "$download_dir" && apt-get download prometheus >&2)
+        (cd "$download_dir" && apt-get -o APT::Sandbox::User=root download prometheus >&2)
     fi
     rm -rf "$unpack_dir"
     dpkg-deb -x "$download_dir"/prometheus_*.deb "$unpack_dir"
