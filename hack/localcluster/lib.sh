@@ -55,3 +55,28 @@ lc_bin() {
     echo "$("$LC_HERE/build.sh")/localcluster"
   fi
 }
+
+# PIDs of processes whose command line mentions our containerd socket (the
+# runc shims containerd started for us).
+our_shims() {
+  local p cmd
+  for p in /proc/[0-9]*; do
+    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    [[ "$cmd" == *containerd-shim*"$CTR_SOCK"* ]] && echo "${p#/proc/}"
+  done
+  return 0
+}
+
+# PIDs of every process in the kubepods cgroups (the pods' containers).
+pod_pids() {
+  find /sys/fs/cgroup/*/kubepods* -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u
+  return 0
+}
+
+# Mount points under $DIR, containerd's /run paths and CNI network namespaces, deepest first.
+our_mounts() {
+  awk '{ print $5 }' /proc/self/mountinfo | sed 's/\\040/ /g' |
+    grep -E "^($DIR/|/run/containerd/|/var/run/containerd/|/run/netns/cni-|/var/run/netns/cni-)" |
+    awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2- | uniq
+  return 0
+}

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Stops the local cluster and removes everything it left on the machine:
+# containers and sandboxes, component processes, mounts, network namespaces,
+# the pod bridge and its veths, policy routing, KUBE-*/CNI-* iptables chains,
+# kubepods cgroups, CNI caches, /run/containerd, changed kernel settings.
+# Works after a half-failed up.sh and when nothing runs at all. Keeps the
+# certificates, the image archives and containerd's image store for a fast
+# next up.sh; `down.sh --purge` removes $LOCALCLUSTER_DIR entirely.
+# Exits 0 when check-clean.sh finds nothing left, non-zero otherwise.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+t0=$(lc_now)
+purge=false
+[[ "${1:-}" == "--purge" ]] && purge=true
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "down.sh: must run as root" >&2
+  exit 1
+fi
+
+stop_component() { # stop_component NAME GRACE_SECONDS
+  local name=$1 grace=$2 pid i
+  if pid=$(lc_pid "$name"); then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+      [[ -e /proc/$pid ]] || break
+      sleep 0.1
+    done
+    if [[ -e /proc/$pid ]]; then
+      lc_log "$name (pid $pid) did not stop in ${grace}s, killing"
+      kill -KILL "$pid" 2>/dev/null || true
+      for ((i = 0; i < 50; i++)); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+    fi
+  fi
+  rm -f "$DIR/pids/$name.pid"
+}
+
+# 1. The kubelet first, so it restarts nothing; then every sandbox and
+#    container through CRI (CNI DEL, shm unmount, netns removal), then a
+#    forced ctr pass for anything CRI could not remove.
+stop_component kubelet 15
+if lc_pid containerd >/dev/null && [[ -S "$CTR_SOCK" ]]; then
+  "$DIR/bin/localcluster" cri-cleanup --endpoint "$CRI_ENDPOINT" --timeout 60s || true
+  ctr() { timeout 30 command ctr -a "$CTR_SOCK" -n k8s.io "$@"; }
+  for id in $(ctr tasks ls -q 2>/dev/null); do
+    ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+  done
+  sleep 0.5
+  for id in $(ctr tasks ls -q 2>/dev/null); do
+    ctr tasks delete -f "$id" >/dev/null 2>&1 || true
+  done
+  for id in $(ctr containers ls -q 2>/dev/null); do
+    ctr containers delete "$id" >/dev/null 2>&1 || true
+  done
+fi
+
+# 2. The other components, node side first, containerd last.
+for c in "${COMPONENTS[@]}"; do
+  case "$c" in
+    kubelet) ;;
+    containerd | kube-apiserver | etcd) stop_component "$c" 15 ;;
+    *) stop_component "$c" 10 ;;
+  esac
+done
+
+# 3. Leftover processes we started: container processes, then shims.
+pids=$(pod_pids)
+if [[ -n "$pids" ]]; then
+  lc_log "killing leftover pod processes: $(echo $pids)"
+  kill -KILL $pids 2>/dev/null || true
+fi
+pids=$(our_shims)
+if [[ -n "$pids" ]]; then
+  lc_log "killing leftover containerd shims: $(echo $pids)"
+  kill -KILL $pids 2>/dev/null || true
+fi
+for ((i = 0; i < 50; i++)); do
+  [[ -z "$(pod_pids)$(our_shims)" ]] && break
+  sleep 0.1
+done
+
+# 4. Mounts: everything under $DIR, containerd's /run paths, CNI netns.
+for ((round = 0; round < 3; round++)); do
+  mounts=$(our_mounts)
+  [[ -z "$mounts" ]] && break
+  while IFS= read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done <<<"$mounts"
+done
+for d in /run/netns /var/run/netns; do
+  for f in "$d"/cni-*; do [[ -e "$f" ]] && rm -f "$f"; done
+done
+
+# 5. Network: veths on our bridge, the bridge, policy routing.
+if ip link show "$BRIDGE" >/dev/null 2>&1; then
+  for v in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+    ip link del "$v" 2>/dev/null || true
+  done
+  ip link del "$BRIDGE" 2>/dev/null || true
+fi
+while ip rule show priority "$RT_PRIO" | grep -q .; do ip rule del priority "$RT_PRIO" || break; done
+ip route flush table "$RT_TABLE" 2>/dev/null || true
+
+# 6. iptables: jumps into KUBE-*/CNI-* chains, then the chains themselves.
+clean_iptables() {
+  local ipt=$1 table rules chains c
+  command -v "$ipt" >/dev/null || return 0
+  for table in filter nat mangle raw; do
+    rules=$("$ipt" -w -t "$table" -S 2>/dev/null) || continue
+    grep -E -- '^-A ' <<<"$rules" | grep -E -- '-j (KUBE-|CNI-)' | grep -vE '^-A (KUBE-|CNI-)' |
+      while IFS= read -r line; do
+        xargs "$ipt" -w -t "$table" -D <<<"${line#-A }" 2>/dev/null || true
+      done
+    chains=$(grep -E '^-N (KUBE-|CNI-)' <<<"$rules" | awk '{ print $2 }')
+    for c in $chains; do "$ipt" -w -t "$table" -F "$c" 2>/dev/null || true; done
+    for c in $chains; do "$ipt" -w -t "$table" -X "$c" 2>/dev/null || true; done
+  done
+}
+clean_iptables iptables
+clean_iptables ip6tables
+
+# 7. cgroups the kubelet and runc created (children first).
+for d in /sys/fs/cgroup/*/kubepods*; do
+  [[ -d "$d" ]] && { find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; }
+done
+
+# 8. Files outside $DIR: CNI result cache, /run/containerd, log symlinks.
+if [[ -d /var/lib/cni ]]; then
+  find /var/lib/cni -name "$CNI_NET*" -exec rm -rf {} + 2>/dev/null || true
+  find /var/lib/cni -depth -type d -empty -delete 2>/dev/null || true
+fi
+other_containerd=false
+for p in /proc/[0-9]*; do
+  [[ "$(cat "$p/comm" 2>/dev/null)" == containerd ]] && other_containerd=true
+done
+if ! $other_containerd; then
+  rm -rf /run/containerd
+fi
+if [[ -d /var/log/containers ]]; then
+  find /var/log/containers -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null || true
+  rmdir /var/log/containers 2>/dev/null || true
+fi
+
+# 9. Kernel settings back to what they were before the first up.sh.
+if [[ -s "$DIR/sysctl.saved" ]]; then
+  while IFS='=' read -r k v; do
+    [[ -w /proc/sys/$k && "$(<"/proc/sys/$k")" != "$v" ]] && echo "$v" >"/proc/sys/$k" 2>/dev/null
+  done <"$DIR/sysctl.saved" || true
+  rm -f "$DIR/sysctl.saved"
+fi
+
+# 10. Runtime state. Kept: pki/, images/, containerd/root (image store), logs/.
+if [[ -d "$DIR" ]]; then
+  if $purge; then
+    rm -rf "$DIR"
+  else
+    rm -rf "$DIR"/{etcd,kubelet,pod-logs,pids,cni/ipam} "$CTR_DIR/state" "$CTR_DIR/runc" \
+      "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc"
+  fi
+fi
+
+if "$LC_HERE/check-clean.sh"; then
+  lc_log "down in $(lc_since "$t0")s"
+else
+  lc_log "down finished in $(lc_since "$t0")s but left the above behind"
+  exit 1
+fi
