@@ -1,0 +1,92 @@
+"""Fixtures for the packaging tests: the tools they need and the chart rendered with common values.
+
+helm and promtool are required, not optional: when one is missing the tests fail and say how to install
+it (hack/install-helm.sh, hack/install-promtool.sh), because a packaging test that skips proves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from chart_render import ALL_FEATURES, REPO, Rendered, helm_template, parse_documents
+
+TOOLS_DIR = Path(os.environ.get("LCO_TOOLS_DIR", "/var/cache/lifecycle-operator/bin"))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Leave this folder's e2e tests out unless a marker expression asks for them (`-m e2e`): the unit
+    tier runs with a bare `pytest tests/packaging` and has no cluster."""
+    if config.option.markexpr:
+        return
+    here = Path(__file__).parent
+    unit: list[pytest.Item] = []
+    e2e: list[pytest.Item] = []
+    for item in items:
+        in_here = here in Path(str(item.path)).parents
+        (e2e if in_here and item.get_closest_marker("e2e") else unit).append(item)
+    if e2e:
+        config.hook.pytest_deselected(items=e2e)
+        items[:] = unit
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    configured = os.environ.get("LCO_HELM")
+    if configured:
+        path = Path(configured)
+        if not os.access(path, os.X_OK):
+            pytest.fail(f"LCO_HELM={configured} is not an executable", pytrace=False)
+        return path
+    check = subprocess.run(
+        [str(REPO / "hack" / "install-helm.sh"), "--check"], capture_output=True, text=True, check=False
+    )
+    if check.returncode != 0:
+        pytest.fail(
+            "helm is missing: run `bash hack/install-helm.sh` (builds the pinned Helm from the Go module "
+            "proxy into the tools cache) or set LCO_HELM to a helm v3 binary",
+            pytrace=False,
+        )
+    return Path(check.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def promtool() -> Path:
+    for candidate in (os.environ.get("LCO_PROMTOOL"), shutil.which("promtool"), str(TOOLS_DIR / "promtool")):
+        if candidate and os.access(candidate, os.X_OK):
+            return Path(candidate)
+    pytest.fail(
+        "promtool is missing: run `bash hack/install-promtool.sh` (unpacks Debian's prometheus package "
+        "into the tools cache), put promtool on PATH, or set LCO_PROMTOOL",
+        pytrace=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def default_render(helm: Path) -> Rendered:
+    return Rendered(parse_documents(helm_template(helm)))
+
+
+@pytest.fixture(scope="session")
+def all_features_render(helm: Path) -> Rendered:
+    return Rendered(parse_documents(helm_template(helm, ALL_FEATURES, release="lco", namespace="ops")))
+
+
+@pytest.fixture(scope="session")
+def namespaced_peering_render(helm: Path) -> Rendered:
+    """Namespaced mode over two namespaces, with peering: a Role and a KopfPeering in each."""
+    values = {"watchNamespaces": ["ops", "team-a"], "peering": {"enabled": True}}
+    return Rendered(parse_documents(helm_template(helm, values, namespace="ops")))
+
+
+@pytest.fixture(scope="session")
+def host_network_render(helm: Path) -> Rendered:
+    return Rendered(parse_documents(helm_template(helm, {"hostNetwork": True})))
+
+
+@pytest.fixture(scope="session")
+def cluster_wide_render(helm: Path) -> Rendered:
+    return Rendered(parse_documents(helm_template(helm, {"clusterWide": True})))
