@@ -1,0 +1,177 @@
+"""The one place that talks to the Kubernetes API (kopf's own watching aside).
+
+It speaks plain dicts in the API's camelCase JSON shape, turns HTTP failures into typed errors, and
+retries transient failures with backoff. Every function blocks; call them from sync kopf handlers (kopf
+runs those in threads) or through asyncio.to_thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import random
+import time
+from collections.abc import Callable
+from typing import Any, Final, ParamSpec, TypeVar, cast
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
+
+from lifecycle_operator import constants as c
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+RETRIES: Final = 4
+BACKOFF_SECONDS: Final = 0.5
+TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+
+
+class KubeError(Exception):
+    """A request to the API failed."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class NotFound(KubeError):
+    pass
+
+
+class Conflict(KubeError):
+    """The object exists already, or changed since it was read."""
+
+
+class Invalid(KubeError):
+    """The API refused the request as invalid (400, 403, 422): retrying will not help."""
+
+
+class Transient(KubeError):
+    """The API could not answer now; retrying later may help."""
+
+
+def _typed(e: ApiException) -> KubeError:
+    status = int(e.status or 0)
+    message = f"{e.status} {e.reason}: {_api_message(e)}"
+    if status == 404:
+        return NotFound(message, status)
+    if status == 409:
+        return Conflict(message, status)
+    if status in TRANSIENT_STATUSES or status == 0:
+        return Transient(message, status)
+    return Invalid(message, status)
+
+
+def _api_message(e: ApiException) -> str:
+    body = e.body.decode() if isinstance(e.body, bytes) else str(e.body or "")
+    try:
+        decoded = json.loads(body)
+        return str(decoded.get("message", body))
+    except ValueError:
+        return body[:500]
+
+
+def retried(fn: Callable[P, T]) -> Callable[P, T]:
+    """Retry transient failures with jittered exponential backoff, then raise Transient."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(RETRIES):
+            try:
+                return fn(*args, **kwargs)
+            except ApiException as e:
+                error = _typed(e)
+            except (HTTPError, OSError) as e:
+                error = Transient(f"{type(e).__name__}: {e}")
+            if not isinstance(error, Transient) or attempt == RETRIES - 1:
+                raise error
+            delay = BACKOFF_SECONDS * 2**attempt * (0.5 + random.random())
+            log.warning("%s failed (%s); retrying in %.1fs", fn.__name__, error, delay)
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+    return wrapper
+
+
+@functools.cache
+def _api() -> client.ApiClient:
+    try:
+        config.load_incluster_config()  # type: ignore[no-untyped-call]
+    except config.ConfigException:
+        config.load_kube_config()  # type: ignore[no-untyped-call]
+    return client.ApiClient()
+
+
+def login() -> None:
+    """Load credentials once, early, so a missing kubeconfig is reported at start-up."""
+    _api()
+
+
+def _core() -> client.CoreV1Api:
+    return client.CoreV1Api(_api())
+
+
+def _custom() -> client.CustomObjectsApi:
+    return client.CustomObjectsApi(_api())
+
+
+def _plain(obj: Any) -> dict[str, Any]:
+    """A typed client object as the API's JSON (camelCase, no None values)."""
+    result: dict[str, Any] = _api().sanitize_for_serialization(obj)  # type: ignore[no-untyped-call]
+    return result
+
+
+@retried
+def create_pod(namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+    return _plain(_core().create_namespaced_pod(namespace, client.V1Pod.model_validate(manifest)))
+
+
+@retried
+def get_pod(namespace: str, name: str) -> dict[str, Any]:
+    return _plain(_core().read_namespaced_pod(name, namespace))
+
+
+@retried
+def delete_pod(namespace: str, name: str) -> None:
+    try:
+        _core().delete_namespaced_pod(name, namespace, propagation_policy="Background")
+    except ApiException as e:
+        if e.status != 404:
+            raise
+
+
+@retried
+def read_log(namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
+    """A container instance's log, or None when that instance has none (never ran, or was removed)."""
+    try:
+        text: str = _core().read_namespaced_pod_log(pod, namespace, container=container, previous=previous)
+        return text
+    except ApiException as e:
+        if e.status in {400, 404}:
+            return None
+        raise
+
+
+@retried
+def get_test(namespace: str, name: str) -> dict[str, Any]:
+    obj = _custom().get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
+    return cast(dict[str, Any], obj)
+
+
+@retried
+def patch_test_status(
+    namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+) -> dict[str, Any]:
+    """Merge-patch the status subresource; with resource_version, fail with Conflict if it changed."""
+    body: dict[str, Any] = {"status": status}
+    if resource_version is not None:
+        body["metadata"] = {"resourceVersion": resource_version}
+    obj = _custom().patch_namespaced_custom_object_status(
+        c.GROUP, c.VERSION, namespace, c.PLURAL, name, body, _content_type="application/merge-patch+json"
+    )
+    return cast(dict[str, Any], obj)

@@ -1,0 +1,98 @@
+"""Prometheus metrics: what alerts on conformance drift read.
+
+Label sets are bounded: namespace and name follow the LifecycleTests that exist (a deleted test's
+series are removed), verdict and kind are small enums.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Final
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
+
+from lifecycle_operator import __version__
+from lifecycle_operator.status_patch import RunOutcome
+
+RUN_DURATION_BUCKETS: Final = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+
+
+class Metrics:
+    """The operator's metrics, in a registry of their own so tests can read them in isolation."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry if registry is not None else CollectorRegistry()
+        r = self.registry
+        self.last_verdict = Gauge(
+            "lifecycletest_last_verdict",
+            "Verdict of the last finished run of a LifecycleTest: 1 passed, 0 failed (a failed "
+            "expectation, a timeout, a lost pod or an invalid spec).",
+            ["namespace", "name"],
+            registry=r,
+        )
+        self.runs = Counter(
+            "lifecycletest_runs",
+            "Finished runs of LifecycleTests, by verdict (Passed, Failed, Error).",
+            ["namespace", "name", "verdict"],
+            registry=r,
+        )
+        self.run_duration = Histogram(
+            "lifecycletest_run_duration_seconds",
+            "Time from creating a run's pod to its verdict.",
+            ["verdict"],
+            buckets=RUN_DURATION_BUCKETS,
+            registry=r,
+        )
+        self.expectation_failures = Counter(
+            "lifecycletest_expectation_failures",
+            "Failed expectations, by expectation type (StartsBefore, DoesntStart, ...).",
+            ["kind"],
+            registry=r,
+        )
+        self.last_run = Gauge(
+            "lifecycletest_last_run_timestamp_seconds",
+            "Unix time when the last verdict of a LifecycleTest was written.",
+            ["namespace", "name"],
+            registry=r,
+        )
+        self.interval = Gauge(
+            "lifecycletest_interval_seconds",
+            "The re-run interval of a LifecycleTest; 0 when it runs once per change of its spec.",
+            ["namespace", "name"],
+            registry=r,
+        )
+        self.info = Info("lifecycle_operator", "The operator's version.", registry=r)
+        self.info.info({"version": __version__})
+
+    def record_run(
+        self, namespace: str, name: str, outcome: RunOutcome, duration_seconds: float, finished_at: float
+    ) -> None:
+        verdict = outcome.result
+        self.last_verdict.labels(namespace, name).set(1 if outcome.passed else 0)
+        self.runs.labels(namespace, name, verdict).inc()
+        self.run_duration.labels(verdict).observe(max(duration_seconds, 0.0))
+        self.last_run.labels(namespace, name).set(finished_at)
+        for v in outcome.verdicts:
+            if not v.passed:
+                self.expectation_failures.labels(v.expectation.type.value).inc()
+
+    def restore(self, namespace: str, name: str, passed: bool, finished_at: float) -> None:
+        """After a restart: the last verdict comes back from the test's status."""
+        self.last_verdict.labels(namespace, name).set(1 if passed else 0)
+        self.last_run.labels(namespace, name).set(finished_at)
+
+    def set_interval(self, namespace: str, name: str, seconds: int | None) -> None:
+        self.interval.labels(namespace, name).set(seconds or 0)
+
+    def forget(self, namespace: str, name: str) -> None:
+        """Remove a deleted test's series so label sets stay bounded."""
+        # remove() raises KeyError for a series never set; that one has nothing to forget.
+        for gauge in (self.last_verdict, self.last_run, self.interval):
+            with contextlib.suppress(KeyError):
+                gauge.remove(namespace, name)
+        for verdict in ("Passed", "Failed", "Error"):
+            with contextlib.suppress(KeyError):
+                self.runs.remove(namespace, name, verdict)
+
+    def serve(self, address: str, port: int) -> None:
+        start_http_server(port, addr=address, registry=self.registry)
