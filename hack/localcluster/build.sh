@@ -52,7 +52,7 @@ rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
 end=$(date +%s.%N)
-printf 'build.sh: built in %.1fs (%s)\n' "$(echo "$end - $start" | bc)" "$(du -sh "$out/localcluster" | cut -f1)" >&2
+printf 'build.sh: built in %.1fs (%s)\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$(du -sh "$out/localcluster" | cut -f1)" >&2
 # Keep the cache small: drop other builds, keep the newest three.
 ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
 echo "$out"

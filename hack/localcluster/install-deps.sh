@@ -9,9 +9,9 @@ set -euo pipefail
 # iptables, conntrack, ipset: kube-proxy (iptables mode) and the CNI plugins
 # iproute2: bridge, policy routing and cleanup; util-linux: nsenter, mountpoint, flock
 # socat, ethtool: used by kubelet port-forward / CNI veth handling
-# procps: pgrep/ps for down.sh and check-clean.sh
+# procps: ps; iproute2 also gives ss for check-clean.sh
 pkgs=(containerd runc containernetworking-plugins busybox-static iptables conntrack ipset
-      iproute2 util-linux socat ethtool procps openssl ca-certificates)
+      iproute2 util-linux socat ethtool procps)
 
 missing=()
 for p in "${pkgs[@]}"; do
@@ -36,6 +36,4 @@ if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; 
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Debian's containerd package would start a system containerd under an init
-# system; there is none here, but make sure no stray one runs on our paths.
 echo "install-deps.sh: done" >&2

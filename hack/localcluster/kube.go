@@ -36,7 +36,7 @@ func init() {
 		return cli.Run(proxy.NewProxyCommand())
 	})
 	register("kubectl", "upstream kubectl", func([]string) int {
-		_ = logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args))
+		_, _ = logs.GlogSetter(kubectlcmd.GetLogVerbosity(os.Args))
 		if err := cli.RunNoErrOutput(kubectlcmd.NewDefaultKubectlCommand()); err != nil {
 			kubectlutil.CheckErr(err) // prints and exits non-zero
 		}

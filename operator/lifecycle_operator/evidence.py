@@ -4,7 +4,8 @@ The termination message is the first choice, as in the upstream test: the curren
 kubelet overwrote it (reason ContainerStatusUnknown), else the last termination state's. It is missing
 while a container runs, and the kubelet keeps only the tail of it (4096 bytes per container, 12 KiB per
 pod), so a message that is missing, near its cap, or starts with a cut line is replaced by the
-container's logs: the current instance's and, after a restart, the previous one's.
+container's logs: the current instance's and, after a restart, the previous one's. A running container
+is always read from its log, which holds its history (replayed at start) and the current instance.
 """
 
 from __future__ import annotations
@@ -63,6 +64,9 @@ def is_complete(message: str, budget: int) -> bool:
 
 
 def _usable_message(c: ContainerObservation, budget: int) -> tuple[Source, str] | None:
+    """The message, if it holds every event: a running instance has more than the last one wrote."""
+    if c.running:
+        return None
     found = termination_message(c)
     if found is None or not is_complete(found[1], budget):
         return None

@@ -59,7 +59,7 @@ def _emit_function(subject: str, container: str, paths: ScriptPaths, *, in_hook:
     # The termination message and the history file are the primary record, so a hook that cannot reach
     # the container log still records its events.
     to_log = (
-        f'echo "$line" 2>/dev/null >{shlex.quote(paths.main_stdout)} || true' if in_hook else 'echo "$line"'
+        f'echo "$line" 2>/dev/null >>{shlex.quote(paths.main_stdout)} || true' if in_hook else 'echo "$line"'
     )
     return (
         "emit() { "

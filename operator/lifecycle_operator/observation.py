@@ -66,7 +66,7 @@ def _container(raw: dict[str, Any], *, init: bool) -> ContainerObservation:
         name=raw["name"],
         init=init,
         restart_count=int(raw.get("restartCount") or 0),
-        running=bool(state.get("running")),
+        running=state.get("running") is not None,
         waiting_reason=waiting.get("reason") if waiting else None,
         terminated=_terminated(state.get("terminated")),
         last_terminated=_terminated(last.get("terminated")),

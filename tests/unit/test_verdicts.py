@@ -1,0 +1,123 @@
+"""Every expectation type, shown passing and failing."""
+
+from typing import Any
+
+import pytest
+from builders import pod, status, terminated
+
+from lifecycle_operator.api import Expectation, ExpectationType
+from lifecycle_operator.observation import PodObservation, observe_pod
+from lifecycle_operator.timeline import Timeline, build_timeline
+from lifecycle_operator.verdicts import check, evaluate
+
+# The upstream seed's sample output for its first case, plus a PostStart hook of regular-1.
+SERIAL = """\
+1682076093 4905.79 init-1 Starting 0
+1682076093 4905.80 init-1 Started
+1682076093 4905.80 init-1 Delaying 1
+1682076094 4906.80 init-1 Exiting
+1682076095 4907.70 init-2 Starting 0
+1682076095 4907.71 init-2 Started
+1682076095 4907.71 init-2 Delaying 1
+1682076096 4908.71 init-2 Exiting
+1682076099 4911.70 regular-1 Starting 5
+1682076104 4916.71 regular-1 Started
+1682076104 4916.75 PostStart-regular-1 Starting 0
+1682076104 4916.76 PostStart-regular-1 Started
+1682076104 4916.80 regular-1 Delaying 1
+1682076105 4917.00 PostStart-regular-1 Exiting
+1682076105 4917.72 regular-1 Exiting
+"""
+RESTARTS = """\
+1 10.00 r Starting 0
+1 10.01 r Started
+1 10.02 r Delaying 1
+2 11.02 r Exiting
+12 21.00 r Starting 0
+12 21.01 r Started
+12 21.02 r Delaying 1
+13 22.02 r Exiting
+"""
+FIRST_INSTANCE = RESTARTS.split("12 21.00", maxsplit=1)[0]
+
+
+def timeline(text: str = SERIAL) -> Timeline:
+    return build_timeline([text])
+
+
+POD: PodObservation = observe_pod(
+    pod(
+        "Failed",
+        init=[status("init-1", terminated(1, reason="Error"))],
+        containers=[
+            status("r", {"waiting": {"reason": "CrashLoopBackOff"}}, terminated(1), restarts=3),
+        ],
+    )
+)
+
+CASES: list[tuple[dict[str, Any], str, bool]] = [
+    ({"type": "Starts", "container": "init-1"}, SERIAL, True),
+    ({"type": "Starts", "container": "regular-2"}, SERIAL, False),
+    ({"type": "DoesntStart", "container": "regular-2"}, SERIAL, True),
+    ({"type": "DoesntStart", "container": "init-1"}, SERIAL, False),
+    ({"type": "Exits", "container": "init-2"}, SERIAL, True),
+    ({"type": "Exits", "container": "init-2"}, SERIAL.replace("init-2 Exiting", "init-2 Looping"), False),
+    ({"type": "StartsBefore", "container": "init-1", "other": "init-2"}, SERIAL, True),
+    ({"type": "StartsBefore", "container": "init-2", "other": "init-1"}, SERIAL, False),
+    ({"type": "StartsBefore", "container": "r", "other": "r"}, RESTARTS, True),
+    ({"type": "StartsBefore", "container": "r", "other": "r"}, FIRST_INSTANCE, False),
+    ({"type": "ExitsBefore", "container": "init-1", "other": "init-2"}, SERIAL, True),
+    ({"type": "ExitsBefore", "container": "regular-1", "other": "init-2"}, SERIAL, False),
+    ({"type": "ExitsBefore", "container": "PostStart-regular-1", "other": "regular-1"}, SERIAL, False),
+    ({"type": "ExitsBefore", "container": "r", "other": "r"}, RESTARTS, True),
+    ({"type": "DoesntStartAfter", "container": "init-1", "other": "init-2"}, SERIAL, True),
+    ({"type": "DoesntStartAfter", "container": "regular-1", "other": "init-2"}, SERIAL, False),
+    ({"type": "DoesntStartAfter", "container": "init-1", "other": "ghost"}, SERIAL, False),
+    ({"type": "RunTogether", "container": "regular-1", "other": "PostStart-regular-1"}, SERIAL, True),
+    ({"type": "RunTogether", "container": "init-1", "other": "init-2"}, SERIAL, False),
+    ({"type": "RunTogether", "container": "init-2", "other": "init-1"}, SERIAL, False),
+    ({"type": "HasRestarted", "container": "r"}, RESTARTS, True),
+    ({"type": "HasRestarted", "container": "init-1"}, SERIAL, False),
+    ({"type": "HasNotRestarted", "container": "init-1"}, SERIAL, True),
+    ({"type": "HasNotRestarted", "container": "r"}, RESTARTS, False),
+    ({"type": "RestartCountAtLeast", "container": "r", "count": 3}, "", True),
+    ({"type": "RestartCountAtLeast", "container": "r", "count": 4}, "", False),
+    ({"type": "RestartCountAtLeast", "container": "ghost", "count": 0}, "", False),
+    ({"type": "PodPhase", "phase": "Failed"}, "", True),
+    ({"type": "PodPhase", "phase": "Succeeded"}, "", False),
+    ({"type": "WaitingReason", "container": "r", "reason": "CrashLoopBackOff"}, "", True),
+    ({"type": "WaitingReason", "container": "init-1", "reason": "CrashLoopBackOff"}, "", False),
+    ({"type": "TerminatedWith", "container": "init-1", "exitCode": 1, "reason": "Error"}, "", True),
+    ({"type": "TerminatedWith", "container": "r", "exitCode": 1}, "", True),  # from the last state
+    ({"type": "TerminatedWith", "container": "init-1", "exitCode": 0}, "", False),
+    ({"type": "TerminatedWith", "container": "init-1", "reason": "Completed"}, "", False),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "text", "passes"), CASES, ids=lambda x: str(x)[:60] if isinstance(x, dict) else ""
+)
+def test_expectation(raw: dict[str, Any], text: str, passes: bool) -> None:
+    passed, message = check(Expectation.model_validate(raw), timeline(text), POD)
+    assert passed is passes, message
+    assert message
+
+
+def test_every_type_is_shown_passing_and_failing() -> None:
+    outcomes: dict[str, set[bool]] = {}
+    for raw, _, passes in CASES:
+        outcomes.setdefault(raw["type"], set()).add(passes)
+    assert {t.value for t in ExpectationType} == set(outcomes)
+    assert all(seen == {True, False} for seen in outcomes.values()), outcomes
+
+
+def test_failure_messages_say_what_was_seen() -> None:
+    e = Expectation.model_validate({"type": "StartsBefore", "container": "init-2", "other": "init-1"})
+    _, message = check(e, timeline(), POD)
+    assert "init-1 did not log Starting after init-2 Started" in message
+    assert "init-1 Starting@4905.79" in message
+
+
+def test_evaluate_keeps_order() -> None:
+    es = [Expectation.model_validate(x) for x, _, _ in CASES[:4]]
+    assert [v.expectation for v in evaluate(es, timeline(), POD)] == es
