@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -38,6 +39,8 @@ def _run(args: argparse.Namespace) -> int:
     kopf.run(
         standalone=not settings.peering,
         peering_name=settings.peering or None,
+        # Replicas must not share a priority: kopf pauses every peer when they do.
+        priority=random.randint(1, 1_000_000) if settings.peering else None,
         namespaces=list(settings.namespaces),
         clusterwide=not settings.namespaces,
         liveness_endpoint=liveness,

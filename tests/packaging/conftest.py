@@ -17,22 +17,6 @@ from chart_render import ALL_FEATURES, REPO, Rendered, helm_template, parse_docu
 TOOLS_DIR = Path(os.environ.get("LCO_TOOLS_DIR", "/var/cache/lifecycle-operator/bin"))
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Leave this folder's e2e tests out unless a marker expression asks for them (`-m e2e`): the unit
-    tier runs with a bare `pytest tests/packaging` and has no cluster."""
-    if config.option.markexpr:
-        return
-    here = Path(__file__).parent
-    unit: list[pytest.Item] = []
-    e2e: list[pytest.Item] = []
-    for item in items:
-        in_here = here in Path(str(item.path)).parents
-        (e2e if in_here and item.get_closest_marker("e2e") else unit).append(item)
-    if e2e:
-        config.hook.pytest_deselected(items=e2e)
-        items[:] = unit
-
-
 @pytest.fixture(scope="session")
 def helm() -> Path:
     configured = os.environ.get("LCO_HELM")

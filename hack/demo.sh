@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The main job, on a fresh machine, as root: bring the local cluster up, install the CRD, start the
+# operator, apply the six seed examples, wait for their verdicts and show them.
+#
+#   hack/demo.sh          run it; the cluster and the operator stay up for you to explore
+#   hack/demo.sh --down   stop the operator and bring the cluster down
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+state="${LOCALCLUSTER_DIR:-/var/tmp/lifecycle-localcluster}"
+kubectl="$root/hack/localcluster/kubectl"
+namespace=lifecycle-demo
+pidfile="$state/operator.pid"
+
+stop_operator() {
+    if [[ -s $pidfile ]] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+        kill "$(cat "$pidfile")"
+        for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.2; done
+    fi
+    rm -f "$pidfile"
+}
+
+if [[ ${1:-} == --down ]]; then
+    stop_operator
+    hack/localcluster/down.sh
+    exit 0
+fi
+
+SECONDS=0
+bash hack/setup.sh
+hack/localcluster/up.sh
+export KUBECONFIG="$state/kubeconfig"
+
+echo "== CRD"
+"$kubectl" apply -f crds/
+"$kubectl" wait --for=condition=Established --timeout=60s crd/lifecycletests.lifecycle.conformance.dev
+
+echo "== operator (log: $state/logs/operator.log)"
+stop_operator
+LCO_TEST_IMAGE=localhost/lifecycle-operator/testbox:1.35 \
+    nohup .venv/bin/lifecycle-operator run >"$state/logs/operator.log" 2>&1 &
+echo $! >"$pidfile"
+
+echo "== the six seed examples, in namespace $namespace"
+"$kubectl" create namespace "$namespace" --dry-run=client -o yaml | "$kubectl" apply -f -
+"$kubectl" label namespace "$namespace" --overwrite pod-security.kubernetes.io/enforce=restricted
+"$kubectl" delete lifecycletests --all -n "$namespace" --wait=true
+"$kubectl" apply -n "$namespace" -f examples/
+for f in examples/*.yaml; do
+    name=$(awk '/^  name:/ {print $2; exit}' "$f")
+    "$kubectl" wait -n "$namespace" --timeout=300s \
+        --for=jsonpath='{.status.conditions[?(@.type=="Running")].status}'=False "lifecycletest/$name"
+done
+"$kubectl" get lifecycletests -n "$namespace" -o wide
+echo
+echo "done in ${SECONDS}s. Explore with: export KUBECONFIG=$KUBECONFIG; $kubectl describe lt -n $namespace"
+echo "Stop everything with: hack/demo.sh --down"

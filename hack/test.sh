@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The test command: on a fresh machine, as root, it installs what is needed, lints, brings the local
+# cluster up, runs the unit and e2e tiers together, and brings the cluster down again even on failure.
+# It fails when any test failed or was skipped: the e2e tier must run for real.
+#
+#   hack/test.sh                 everything
+#   hack/test.sh -k restart      extra arguments go to pytest
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+SECONDS=0
+
+bash hack/setup.sh
+
+echo "== lint: ruff, ruff format, mypy --strict"
+.venv/bin/ruff check operator tests
+.venv/bin/ruff format --check operator tests
+.venv/bin/mypy
+
+echo "== local cluster"
+cleanup() {
+    local rc=$?
+    echo "== local cluster down"
+    hack/localcluster/down.sh || rc=1
+    hack/localcluster/check-clean.sh || rc=1
+    exit "$rc"
+}
+trap cleanup EXIT
+cluster_start=$SECONDS
+hack/localcluster/up.sh
+echo "cluster up in $((SECONDS - cluster_start))s"
+export KUBECONFIG="${LOCALCLUSTER_DIR:-/var/tmp/lifecycle-localcluster}/kubeconfig"
+export LCO_KUBECTL="$root/hack/localcluster/kubectl"
+export LCO_HELM="$(bash hack/install-helm.sh --check)"
+
+echo "== tests: unit and e2e tiers"
+report="$(mktemp -d)/junit.xml"
+tests_start=$SECONDS
+set +e
+.venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --junitxml="$report" "$@"
+rc=$?
+set -e
+echo "tests ran in $((SECONDS - tests_start))s; whole run ${SECONDS}s so far"
+.venv/bin/python hack/junit_summary.py "$report" || rc=1
+exit "$rc"
