@@ -113,7 +113,11 @@ def start_run(body: dict[str, Any], ctx: Context) -> str:
     )
     kube.patch_test_status(namespace, name, patch)
     ctx.metrics.set_interval(namespace, name, spec.interval_seconds)
-    return str(manifest["metadata"]["name"])
+    pod_name = str(manifest["metadata"]["name"])
+    # Events of the pod that arrived before the status named it were ignored; judge it once as it is now.
+    with contextlib.suppress(kube.NotFound):
+        on_pod(kube.get_pod(namespace, pod_name), None, ctx)
+    return pod_name
 
 
 def owner_of(pod: dict[str, Any]) -> str | None:
