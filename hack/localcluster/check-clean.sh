@@ -15,13 +15,13 @@ done
 for p in /proc/[0-9]*; do
   pid=${p#/proc/}
   [[ $pid == "$$" || $pid == "$BASHPID" ]] && continue
-  cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+  cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
   case "$cmd" in
     *check-clean.sh*) ;;
     *"$DIR/"*) add "process: $pid $cmd" ;;
   esac
 done
-for pid in $(pod_pids); do add "process in kubepods cgroup: $pid $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"; done
+for pid in $(pod_pids); do add "process in kubepods cgroup: $pid $(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline")"; done
 for pid in $(our_shims); do add "containerd shim: $pid"; done
 
 while IFS= read -r m; do [[ -n "$m" ]] && add "mount: $m"; done < <(our_mounts)
@@ -29,7 +29,7 @@ for f in /run/netns/cni-* /var/run/netns/cni-*; do [[ -e "$f" ]] && add "netns: 
 
 ip link show "$BRIDGE" >/dev/null 2>&1 && add "bridge: $BRIDGE"
 while IFS= read -r v; do [[ -n "$v" ]] && add "veth: $v"; done < <(ip -o link show type veth 2>/dev/null | awk -F': ' '{ print $2 }')
-ip rule show priority "$RT_PRIO" 2>/dev/null | grep -q . && add "ip rule: priority $RT_PRIO"
+[[ -n $(ip rule show priority "$RT_PRIO" 2>/dev/null) ]] && add "ip rule: priority $RT_PRIO"
 [[ -n "$(ip route show table "$RT_TABLE" 2>/dev/null)" ]] && add "routes in table $RT_TABLE"
 
 for ipt in iptables ip6tables; do
@@ -48,6 +48,7 @@ while IFS= read -r l; do [[ -n "$l" ]] && add "listening: $l"; done < <(
   ss -Hltn 2>/dev/null | awk '{ print $4 }' | grep -E "$ports" || true)
 
 [[ -e /run/containerd ]] && add "directory: /run/containerd"
+[[ -e /var/lib/kubelet/device-plugins/kubelet.sock ]] && add "socket: /var/lib/kubelet/device-plugins/kubelet.sock"
 [[ -n "$(find /var/lib/cni -name "$CNI_NET*" 2>/dev/null)" ]] && add "CNI cache: /var/lib/cni/**/$CNI_NET*"
 [[ -n "$(find /var/log/containers -maxdepth 1 -lname "$DIR/*" 2>/dev/null)" ]] && add "log links: /var/log/containers"
 for d in "$DIR/etcd" "$DIR/kubelet" "$CTR_DIR/state" "$DIR/pids"; do [[ -e "$d" ]] && add "state: $d"; done

@@ -98,7 +98,7 @@ if ip link show "$BRIDGE" >/dev/null 2>&1; then
   done
   ip link del "$BRIDGE" 2>/dev/null || true
 fi
-while ip rule show priority "$RT_PRIO" | grep -q .; do ip rule del priority "$RT_PRIO" || break; done
+while [[ -n $(ip rule show priority "$RT_PRIO") ]]; do ip rule del priority "$RT_PRIO" || break; done
 ip route flush table "$RT_TABLE" 2>/dev/null || true
 
 # 6. iptables: jumps into KUBE-*/CNI-* chains, then the chains themselves.
@@ -107,11 +107,12 @@ clean_iptables() {
   command -v "$ipt" >/dev/null || return 0
   for table in filter nat mangle raw; do
     rules=$("$ipt" -w -t "$table" -S 2>/dev/null) || continue
-    grep -E -- '^-A ' <<<"$rules" | grep -E -- '-j (KUBE-|CNI-)' | grep -vE '^-A (KUBE-|CNI-)' |
+    # Rules in other chains (INPUT, FORWARD, PREROUTING, ...) that jump into ours.
+    awk '/^-A / && / -j (KUBE-|CNI-)/ && !/^-A (KUBE-|CNI-)/' <<<"$rules" |
       while IFS= read -r line; do
         xargs "$ipt" -w -t "$table" -D <<<"${line#-A }" 2>/dev/null || true
       done
-    chains=$(grep -E '^-N (KUBE-|CNI-)' <<<"$rules" | awk '{ print $2 }')
+    chains=$(awk '/^-N (KUBE-|CNI-)/ { print $2 }' <<<"$rules")
     for c in $chains; do "$ipt" -w -t "$table" -F "$c" 2>/dev/null || true; done
     for c in $chains; do "$ipt" -w -t "$table" -X "$c" 2>/dev/null || true; done
   done
@@ -140,6 +141,12 @@ if [[ -d /var/log/containers ]]; then
   find /var/log/containers -maxdepth 1 -type l -lname "$DIR/*" -delete 2>/dev/null || true
   rmdir /var/log/containers 2>/dev/null || true
 fi
+
+# The kubelet's device-plugin socket path is fixed upstream (not under --root-dir).
+rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
+# Empty directories containerd/runc/CNI create on first use.
+rmdir /run/netns /run/runc 2>/dev/null || true
 
 # 9. Kernel settings back to what they were before the first up.sh.
 if [[ -s "$DIR/sysctl.saved" ]]; then

@@ -11,6 +11,7 @@ BRIDGE="lcbr0"               # our CNI bridge, created by up.sh (CNI reuses it)
 CNI_NET="lifecycle-localcluster"
 SVC_CIDR="10.96.0.0/24"
 SVC_IP="10.96.0.1"           # ClusterIP of the kubernetes Service
+CLUSTER_DNS="10.96.0.10"     # resolver address given to pods; nothing serves it
 RT_TABLE=2440                # policy-routing table that keeps pod traffic on the machine
 RT_PRIO=2440
 APISERVER_PORT=6443
@@ -39,7 +40,7 @@ lc_pid() {
   pid=$(<"$f")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
   [[ -r /proc/$pid/cmdline ]] || return 1
-  cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   case "$1" in
     containerd) [[ "$cmd" == *containerd*"$DIR"* ]] || return 1 ;;
     *) [[ "$cmd" == *localcluster\ "$1"* || "$cmd" == "$1 "* ]] || return 1 ;;
@@ -61,7 +62,7 @@ lc_bin() {
 our_shims() {
   local p cmd
   for p in /proc/[0-9]*; do
-    cmd=$(tr '\0' ' ' <"$p/cmdline" 2>/dev/null) || continue
+    cmd=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
     [[ "$cmd" == *containerd-shim*"$CTR_SOCK"* ]] && echo "${p#/proc/}"
   done
   return 0

@@ -47,7 +47,8 @@ t=$(lc_now)
 bindir=$("$LC_HERE/build.sh")
 lc_log "binary ok ($(lc_since "$t")s): $bindir"
 
-mkdir -p "$DIR"/{bin,pki,logs,pids,config,images,etcd,kubelet,pod-logs,cni/net.d,cni/ipam} "$CTR_DIR"
+mkdir -p "$DIR"/{bin,pki,logs,pids,config,images,kubelet,pod-logs,cni/net.d,cni/ipam} "$CTR_DIR"
+mkdir -p -m 700 "$DIR/etcd"
 ln -sfn "$bindir/localcluster" "$DIR/bin/localcluster"
 ln -sfn "$bindir/pause" "$DIR/bin/pause"
 LC="$DIR/bin/localcluster"
@@ -73,14 +74,14 @@ fi
 # The bridge exists before any pod so the gateway IP (node IP, and address of
 # the forwarder to the loopback-only apiserver/kubelet) is there from the start.
 ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-ip addr show dev "$BRIDGE" | grep -q " $POD_GW/24 " || ip addr add "$POD_GW/24" dev "$BRIDGE"
+[[ $(ip -o addr show dev "$BRIDGE") == *" $POD_GW/24 "* ]] || ip addr add "$POD_GW/24" dev "$BRIDGE"
 ip link set "$BRIDGE" up
 # Pods may reach local addresses (the gateway, DNATed Service IPs) and each
 # other; anything routed from the bridge to elsewhere is unreachable, so no
 # pod traffic can leave the machine even though CNI turns on ip_forward.
 ip route replace "$POD_CIDR" dev "$BRIDGE" src "$POD_GW" table "$RT_TABLE"
 ip route replace unreachable default table "$RT_TABLE"
-ip rule show priority "$RT_PRIO" | grep -q . || ip rule add iif "$BRIDGE" lookup "$RT_TABLE" priority "$RT_PRIO"
+[[ -n $(ip rule show priority "$RT_PRIO") ]] || ip rule add iif "$BRIDGE" lookup "$RT_TABLE" priority "$RT_PRIO"
 
 cat > "$DIR/cni/net.d/10-$CNI_NET.conflist" <<JSON
 {
@@ -125,6 +126,9 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshot
   level = "info"
 [metrics]
   address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$CTR_DIR/opt"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
@@ -211,6 +215,9 @@ start kube-apiserver "$LC" kube-apiserver \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --authorization-mode=Node,RBAC \
+  --requestheader-client-ca-file="$pki/ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- \
   --enable-admission-plugins=NodeRestriction \
   --allow-privileged=true --profiling=false --event-ttl=1h \
   --cert-dir="$pki/apiserver-generated"
@@ -268,6 +275,12 @@ failCgroupV1: false
 # The kubelet cannot lower its own oom_score_adj (no CAP_SYS_RESOURCE): keep it at 0.
 oomScoreAdj: 0
 resolvConf: $DIR/config/resolv.conf
+# No DNS server runs. Pods still get a cluster resolver address (one no
+# Service holds) so the kubelet does not emit MissingClusterDNS events on every
+# sync; lookups fail at once (policy route: unreachable).
+clusterDNS: [$CLUSTER_DNS]
+clusterDomain: cluster.local
+volumePluginDir: $DIR/kubelet-plugins/volume/exec
 podLogsDir: $DIR/pod-logs
 rotateCertificates: false
 serverTLSBootstrap: false
