@@ -19,18 +19,20 @@ if [[ $(id -u) -ne 0 ]]; then
 fi
 
 stop_component() { # stop_component NAME GRACE_SECONDS
-  local name=$1 grace=$2 pid i
+  local name=$1 grace=$2 pid i t
   if pid=$(lc_pid "$name"); then
+    t=$(lc_now)
     kill -TERM "$pid" 2>/dev/null || true
     for ((i = 0; i < grace * 10; i++)); do
-      [[ -e /proc/$pid ]] || break
+      lc_alive "$pid" || break
       sleep 0.1
     done
-    if [[ -e /proc/$pid ]]; then
+    if lc_alive "$pid"; then
       lc_log "$name (pid $pid) did not stop in ${grace}s, killing"
       kill -KILL "$pid" 2>/dev/null || true
-      for ((i = 0; i < 50; i++)); do [[ -e /proc/$pid ]] || break; sleep 0.1; done
+      for ((i = 0; i < 50; i++)); do lc_alive "$pid" || break; sleep 0.1; done
     fi
+    lc_log "stopped $name ($(lc_since "$t")s)"
   fi
   rm -f "$DIR/pids/$name.pid"
 }
@@ -40,7 +42,9 @@ stop_component() { # stop_component NAME GRACE_SECONDS
 #    forced ctr pass for anything CRI could not remove.
 stop_component kubelet 15
 if lc_pid containerd >/dev/null && [[ -S "$CTR_SOCK" ]]; then
+  t=$(lc_now)
   "$DIR/bin/localcluster" cri-cleanup --endpoint "$CRI_ENDPOINT" --timeout 60s || true
+  lc_log "pods removed through CRI ($(lc_since "$t")s)"
   ctr() { timeout 30 command ctr -a "$CTR_SOCK" -n k8s.io "$@"; }
   for id in $(ctr tasks ls -q 2>/dev/null); do
     ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true

@@ -31,6 +31,15 @@ lc_now() { date +%s.%N; }
 lc_since() { awk -v a="$1" -v b="$(lc_now)" 'BEGIN { printf "%.1f", b - a }'; }
 lc_log() { echo "localcluster: $*" >&2; }
 
+# lc_alive PID: the process exists and is not a zombie (our components are
+# re-parented to PID 1 once up.sh exits, and it may reap them late).
+lc_alive() {
+  local stat
+  stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  stat=${stat##*) }
+  [[ ${stat:0:1} != Z ]]
+}
+
 # lc_pid NAME: prints the PID of a running component started by up.sh, or
 # fails. The PID file must point at a live process whose command line is the
 # one we started (guards against PID reuse).
@@ -39,7 +48,7 @@ lc_pid() {
   [[ -s "$f" ]] || return 1
   pid=$(<"$f")
   [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-  [[ -r /proc/$pid/cmdline ]] || return 1
+  lc_alive "$pid" || return 1
   cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline") || return 1
   case "$1" in
     containerd) [[ "$cmd" == *containerd*"$DIR"* ]] || return 1 ;;

@@ -97,18 +97,8 @@ func runCRICleanup(args []string) int {
 	defer conn.Close()
 	rs := runtimeapi.NewRuntimeServiceClient(conn)
 	failed := false
-	ctrs, err := rs.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "cri-cleanup: list containers:", err)
-		return 1
-	}
-	for _, c := range ctrs.Containers {
-		if c.State == runtimeapi.ContainerState_CONTAINER_RUNNING {
-			if _, err := rs.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: c.Id, Timeout: 2}); err != nil {
-				fmt.Fprintf(os.Stderr, "cri-cleanup: stop container %s: %v\n", c.Id[:12], err)
-			}
-		}
-	}
+	// StopPodSandbox kills the sandbox's containers without a grace period:
+	// this is a teardown, nothing is waited for.
 	sbs, err := rs.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cri-cleanup: list sandboxes:", err)
@@ -124,7 +114,7 @@ func runCRICleanup(args []string) int {
 			failed = true
 		}
 	}
-	ctrs, err = rs.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
+	ctrs, err := rs.ListContainers(ctx, &runtimeapi.ListContainersRequest{})
 	if err == nil {
 		for _, c := range ctrs.Containers {
 			if _, err := rs.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{ContainerId: c.Id}); err != nil {

@@ -241,7 +241,7 @@ start kube-controller-manager "$LC" kube-controller-manager \
   --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
   --cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
   --service-cluster-ip-range="$SVC_CIDR" --cluster-cidr="$POD_CIDR" --allocate-node-cidrs=false \
-  --profiling=false
+  --kube-api-qps=200 --kube-api-burst=400 --profiling=false
 start kube-scheduler "$LC" kube-scheduler \
   --kubeconfig="$pki/scheduler.kubeconfig" \
   --authentication-kubeconfig="$pki/scheduler.kubeconfig" \
