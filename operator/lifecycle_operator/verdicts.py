@@ -41,30 +41,17 @@ def _exits(t: Timeline, name: str) -> Outcome:
     return True, f"{name} exited; saw {t.render(name)}"
 
 
-def _starts_before(t: Timeline, first: str, then: str) -> Outcome:
-    started = t.find(first, Verb.STARTED)
-    if started == -1:
-        return False, f"{first} never logged Started; saw {t.render(first)}"
-    # Searching after `started` makes this work for one name too: a restart.
-    later = t.find(then, Verb.STARTING, started + 1)
+def _then_starts(t: Timeline, first: str, first_verb: Verb, then: str) -> Outcome:
+    """`then` logs Starting after `first` logged first_verb: StartsBefore (Started) and ExitsBefore
+    (Exiting), as upstream. Searching after `first`'s event makes one name work too: a restart."""
+    anchor = t.find(first, first_verb)
+    if anchor == -1:
+        return False, f"{first} never logged {first_verb}; saw {t.render(first)}"
+    later = t.find(then, Verb.STARTING, anchor + 1)
     if later == -1:
-        return False, f"{then} did not log Starting after {first} Started; saw {t.render()}"
-    return (
-        True,
-        f"{first} Started@{t.events[started].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
-    )
-
-
-def _exits_before(t: Timeline, first: str, then: str) -> Outcome:
-    exited = t.find(first, Verb.EXITING)
-    if exited == -1:
-        return False, f"{first} never logged Exiting; saw {t.render(first)}"
-    later = t.find(then, Verb.STARTING, exited + 1)
-    if later == -1:
-        return False, f"{then} did not log Starting after {first} Exiting; saw {t.render()}"
-    return (
-        True,
-        f"{first} Exiting@{t.events[exited].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
+        return False, f"{then} did not log Starting after {first} {first_verb}; saw {t.render()}"
+    return True, (
+        f"{first} {first_verb}@{t.events[anchor].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}"
     )
 
 
@@ -155,8 +142,8 @@ def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
         ExpectationType.STARTS: lambda: _starts(timeline, name),
         ExpectationType.DOESNT_START: lambda: _doesnt_start(timeline, name),
         ExpectationType.EXITS: lambda: _exits(timeline, name),
-        ExpectationType.STARTS_BEFORE: lambda: _starts_before(timeline, name, other),
-        ExpectationType.EXITS_BEFORE: lambda: _exits_before(timeline, name, other),
+        ExpectationType.STARTS_BEFORE: lambda: _then_starts(timeline, name, Verb.STARTED, other),
+        ExpectationType.EXITS_BEFORE: lambda: _then_starts(timeline, name, Verb.EXITING, other),
         ExpectationType.DOESNT_START_AFTER: lambda: _doesnt_start_after(timeline, name, other),
         ExpectationType.RUN_TOGETHER: lambda: _run_together(timeline, name, other),
         ExpectationType.HAS_RESTARTED: lambda: _has_restarted(timeline, name),
