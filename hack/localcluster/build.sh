@@ -10,6 +10,10 @@ cd "$here"
 . ./versions.sh
 
 cache_root="${LOCALCLUSTER_CACHE:-/var/cache/lifecycle-operator/localcluster}"
+if ! grep -Eq "^(require )?[[:space:]]*k8s.io/kubernetes v${KUBE_VERSION//./\\.}( |$)" go.mod; then
+  echo "build.sh: go.mod is not for Kubernetes v$KUBE_VERSION; run gen-gomod.sh" >&2
+  exit 1
+fi
 command -v go >/dev/null || { echo "build.sh: go not found in PATH" >&2; exit 1; }
 
 key=$(

@@ -165,7 +165,7 @@ if [[ -d "$DIR" ]]; then
   if $purge; then
     rm -rf "$DIR"
   else
-    rm -rf "$DIR"/{etcd,kubelet,pod-logs,pids,cni/ipam} "$CTR_DIR/state" "$CTR_DIR/runc" \
+    rm -rf "$DIR"/{etcd,kubelet,kubelet-plugins,pod-logs,pids,cni/ipam} "$CTR_DIR/state" "$CTR_DIR/runc" \
       "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc"
   fi
 fi
