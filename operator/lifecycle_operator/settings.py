@@ -20,7 +20,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     namespaces: tuple[str, ...] = Field(
-        (), description="Namespaces to watch, comma-separated; empty watches the whole cluster."
+        (),
+        description="Namespaces to watch, comma-separated, globs allowed (team-*); empty watches the whole "
+        "cluster.",
     )
     test_image: str = Field("busybox:1.36", min_length=1, description="Image of instrumented containers.")
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"

@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
 TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
 GROUP_PLURAL = "lifecycletests.lifecycle.conformance.dev"
+NAMESPACE_PREFIX = "e2e-"
 
 T = TypeVar("T")
 
@@ -97,6 +98,8 @@ class Operator:
             "LCO_HEALTH_PORT": str(self.health_port),
             "LCO_BIND_ADDRESS": "127.0.0.1",
             "LCO_SCHEDULER_TICK_SECONDS": "1",
+            # Only this tier's namespaces: the in-cluster tier runs an operator of its own on the cluster.
+            "LCO_NAMESPACES": f"{NAMESPACE_PREFIX}*",
         }
         log = (self.log_dir / f"operator-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster import ROOT, Operator, kubectl
+from cluster import NAMESPACE_PREFIX, ROOT, Operator, kubectl
 
 CRD = ROOT / "crds" / "lifecycletests.lifecycle.conformance.dev.yaml"
 
@@ -44,7 +44,7 @@ def make_namespace(cluster: None) -> Iterator[Callable[[str], str]]:
     made: list[str] = []
 
     def make(prefix: str) -> str:
-        name = f"{prefix[:40]}-{uuid.uuid4().hex[:6]}"
+        name = f"{NAMESPACE_PREFIX}{prefix[:40]}-{uuid.uuid4().hex[:6]}"
         kubectl("create", "namespace", name)
         kubectl("label", "namespace", name, "pod-security.kubernetes.io/enforce=restricted")
         made.append(name)
