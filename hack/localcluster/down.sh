@@ -136,7 +136,7 @@ if [[ -d /var/lib/cni ]]; then
 fi
 other_containerd=false
 for p in /proc/[0-9]*; do
-  [[ "$(cat "$p/comm" 2>/dev/null)" == containerd ]] && other_containerd=true
+  [[ "$(cat "$p/comm" 2>/dev/null)" == containerd ]] && lc_alive "${p#/proc/}" && other_containerd=true
 done
 if ! $other_containerd; then
   rm -rf /run/containerd
