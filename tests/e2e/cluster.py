@@ -18,6 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from prometheus_client.parser import text_string_to_metric_families
+
 ROOT = Path(__file__).resolve().parents[2]
 KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
 TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
@@ -72,6 +74,15 @@ def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
     return found
 
 
+def metric(text: str, sample_name: str, **labels: str) -> float | None:
+    """The value of one sample in a Prometheus exposition, or None."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -91,8 +102,10 @@ class Operator:
 
     def start(self) -> None:
         self.starts += 1
+        # The test tiers' own LCO_ variables (LCO_KUBECTL, ...) are not operator settings, which it refuses.
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith("LCO_")}
         env = {
-            **os.environ,
+            **inherited,
             "LCO_TEST_IMAGE": TEST_IMAGE,
             "LCO_METRICS_PORT": str(self.metrics_port),
             "LCO_HEALTH_PORT": str(self.health_port),
