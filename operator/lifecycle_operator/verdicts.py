@@ -82,7 +82,11 @@ def _run_together(t: Timeline, a: str, b: str) -> Outcome:
         return False, f"{b} started after {a} exited; saw {t.render()}"
     if a_start > b_exit:
         return False, f"{a} started after {b} exited; saw {t.render()}"
-    return True, f"{a} and {b} overlapped; saw {t.render()}"
+    ev = t.events
+    return True, (
+        f"{a} ran {ev[a_start].uptime:.2f}-{ev[a_exit].uptime:.2f}, "
+        f"{b} ran {ev[b_start].uptime:.2f}-{ev[b_exit].uptime:.2f}: they overlapped"
+    )
 
 
 def _has_restarted(t: Timeline, name: str) -> Outcome:

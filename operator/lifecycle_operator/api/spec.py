@@ -81,10 +81,10 @@ class ProbeSpec(ApiModel):
         description="Started: passes once this container instance has logged Started. "
         "Succeed: always passes. Fail: always fails.",
     )
-    initial_delay_seconds: int = Field(0, ge=0, le=3600)
-    period_seconds: int = Field(1, ge=1, le=3600)
-    timeout_seconds: int = Field(1, ge=1, le=3600)
-    failure_threshold: int = Field(3, ge=1, le=1000)
+    initial_delay_seconds: int = Field(0, ge=0, le=3600, description="As the probe's initialDelaySeconds.")
+    period_seconds: int = Field(1, ge=1, le=3600, description="As the probe's periodSeconds.")
+    timeout_seconds: int = Field(1, ge=1, le=3600, description="As the probe's timeoutSeconds.")
+    failure_threshold: int = Field(3, ge=1, le=1000, description="As the probe's failureThreshold.")
     success_threshold: int = Field(1, ge=1, le=1000, description="Must be 1 for startup and liveness probes.")
 
 
@@ -109,9 +109,9 @@ class ContainerSpec(ApiModel):
     pre_stop: Behavior | None = Field(
         None, description="A PreStop exec hook; its events are recorded as PreStop-<container>."
     )
-    startup_probe: ProbeSpec | None = None
-    liveness_probe: ProbeSpec | None = None
-    readiness_probe: ProbeSpec | None = None
+    startup_probe: ProbeSpec | None = Field(None, description="A startupProbe with a scripted outcome.")
+    liveness_probe: ProbeSpec | None = Field(None, description="A livenessProbe with a scripted outcome.")
+    readiness_probe: ProbeSpec | None = Field(None, description="A readinessProbe with a scripted outcome.")
 
     @property
     def subjects(self) -> list[str]:
@@ -236,9 +236,13 @@ class JudgeWhen(ApiModel):
         "failed run). RestartCount: a container's restartCount reached count. ContainerWaiting: a "
         "container is waiting with the given reason (for example ImagePullBackOff).",
     )
-    container: DnsLabel | None = None
-    count: int | None = Field(None, ge=1, le=1000)
-    reason: str | None = Field(None, min_length=1, max_length=128)
+    container: DnsLabel | None = Field(
+        None, description="The container, for RestartCount and ContainerWaiting."
+    )
+    count: int | None = Field(None, ge=1, le=1000, description="For RestartCount: the restartCount to reach.")
+    reason: str | None = Field(
+        None, min_length=1, max_length=128, description="For ContainerWaiting: the waiting reason to see."
+    )
 
     @model_validator(mode="after")
     def _check_fields(self) -> JudgeWhen:
@@ -339,10 +343,20 @@ class Expectation(ApiModel):
         None, description="A container's name, or a hook's: PostStart-<container>, PreStop-<container>."
     )
     other: Subject | None = Field(None, description="The second subject of a pairwise expectation.")
-    count: int | None = Field(None, ge=0, le=1000)
-    phase: str | None = Field(None, pattern="^(Pending|Running|Succeeded|Failed)$")
-    reason: str | None = Field(None, min_length=1, max_length=128)
-    exit_code: int | None = Field(None, ge=0, le=255)
+    count: int | None = Field(
+        None, ge=0, le=1000, description="For RestartCountAtLeast: the least restartCount."
+    )
+    phase: str | None = Field(
+        None, pattern="^(Pending|Running|Succeeded|Failed)$", description="For PodPhase: the pod's phase."
+    )
+    reason: str | None = Field(
+        None,
+        min_length=1,
+        max_length=128,
+        description="For WaitingReason: the waiting reason; for TerminatedWith: the terminated reason "
+        "(Completed, Error, ...).",
+    )
+    exit_code: int | None = Field(None, ge=0, le=255, description="For TerminatedWith: the exit code.")
 
     @model_validator(mode="after")
     def _check_fields(self) -> Expectation:
