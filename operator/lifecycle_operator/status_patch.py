@@ -14,7 +14,6 @@ from lifecycle_operator import constants as c
 from lifecycle_operator.api import (
     Condition,
     ExpectationResult,
-    LifecycleTestStatus,
     RunRecord,
     TimelineEvent,
 )
@@ -98,27 +97,36 @@ def set_condition(
     return [*kept, condition.model_dump(by_alias=True, exclude_none=True)]
 
 
+ConditionState = tuple[str, str, str]  # status, reason, message
+
+
+def _conditions(
+    status: dict[str, Any],
+    generation: int | None,
+    now: datetime,
+    *,
+    running: ConditionState,
+    succeeded: ConditionState,
+) -> list[dict[str, Any]]:
+    """Both of our conditions, set together: every status change moves Running and Succeeded at once."""
+    conditions = list(status.get("conditions") or [])
+    for type_, (state, reason, message) in (
+        (c.CONDITION_RUNNING, running),
+        (c.CONDITION_SUCCEEDED, succeeded),
+    ):
+        conditions = set_condition(conditions, type_, state, reason, message, generation, now)
+    return conditions
+
+
 def run_started(
     status: dict[str, Any], run: int, pod_name: str, generation: int | None, now: datetime, deadline: datetime
 ) -> Patch:
-    conditions = list(status.get("conditions") or [])
-    conditions = set_condition(
-        conditions,
-        c.CONDITION_RUNNING,
-        "True",
-        c.REASON_RUN_STARTED,
-        f"run {run} started pod {pod_name}",
+    conditions = _conditions(
+        status,
         generation,
         now,
-    )
-    conditions = set_condition(
-        conditions,
-        c.CONDITION_SUCCEEDED,
-        "Unknown",
-        c.REASON_RUN_STARTED,
-        f"run {run} is in progress",
-        generation,
-        now,
+        running=("True", c.REASON_RUN_STARTED, f"run {run} started pod {pod_name}"),
+        succeeded=("Unknown", c.REASON_RUN_STARTED, f"run {run} is in progress"),
     )
     return {
         "observedGeneration": generation,
@@ -150,24 +158,12 @@ def _timeline(t: Timeline) -> tuple[list[dict[str, Any]], bool]:
 
 
 def run_finished(status: dict[str, Any], outcome: RunOutcome, generation: int | None, now: datetime) -> Patch:
-    conditions = list(status.get("conditions") or [])
-    conditions = set_condition(
-        conditions,
-        c.CONDITION_RUNNING,
-        "False",
-        c.REASON_RUN_FINISHED,
-        f"run {outcome.run} finished",
+    conditions = _conditions(
+        status,
         generation,
         now,
-    )
-    conditions = set_condition(
-        conditions,
-        c.CONDITION_SUCCEEDED,
-        "True" if outcome.passed else "False",
-        outcome.reason,
-        outcome.message,
-        generation,
-        now,
+        running=("False", c.REASON_RUN_FINISHED, f"run {outcome.run} finished"),
+        succeeded=("True" if outcome.passed else "False", outcome.reason, outcome.message),
     )
     total = len(outcome.verdicts)
     summary = f"{outcome.passed_count}/{total}"
@@ -210,18 +206,12 @@ def run_finished(status: dict[str, Any], outcome: RunOutcome, generation: int | 
 
 
 def invalid_spec(status: dict[str, Any], generation: int | None, message: str, now: datetime) -> Patch:
-    conditions = list(status.get("conditions") or [])
-    conditions = set_condition(
-        conditions,
-        c.CONDITION_RUNNING,
-        "False",
-        c.REASON_INVALID_SPEC,
-        "no run: the spec is invalid",
+    conditions = _conditions(
+        status,
         generation,
         now,
-    )
-    conditions = set_condition(
-        conditions, c.CONDITION_SUCCEEDED, "False", c.REASON_INVALID_SPEC, message, generation, now
+        running=("False", c.REASON_INVALID_SPEC, "no run: the spec is invalid"),
+        succeeded=("False", c.REASON_INVALID_SPEC, message),
     )
     return {
         "observedGeneration": generation,
@@ -230,8 +220,3 @@ def invalid_spec(status: dict[str, Any], generation: int | None, message: str, n
         "deadline": None,
         "conditions": conditions,
     }
-
-
-def validate_patch(patch: Patch) -> None:
-    """Checks, in tests, that a patch applied to an empty status is a valid status."""
-    LifecycleTestStatus.model_validate({k: v for k, v in patch.items() if v is not None})
