@@ -1,4 +1,4 @@
-"""Test-side access to the local cluster: kubectl, a client, the operator as a real subprocess.
+"""The e2e tier's view of a run, and the operator as a real subprocess.
 
 The e2e tier talks to a real API server and a real kubelet (hack/localcluster); nothing here stands in
 for either.
@@ -6,63 +6,23 @@ for either.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-from prometheus_client.parser import text_string_to_metric_families
+from clustertools import GROUP_PLURAL, ROOT, TEST_IMAGE, kubectl_json, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
-KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
-TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
-GROUP_PLURAL = "lifecycletests.lifecycle.conformance.dev"
 NAMESPACE_PREFIX = "e2e-"
-
-T = TypeVar("T")
-
-
-def kubectl(*args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run(
-        [KUBECTL, *args], input=stdin, capture_output=True, text=True, timeout=120, check=False
-    )
-    if check and result.returncode != 0:
-        raise AssertionError(f"kubectl {' '.join(args)} failed: {result.stderr.strip()}")
-    return result
-
-
-def get_json(*args: str) -> dict[str, Any]:
-    obj: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json").stdout)
-    return obj
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T:
-    """Poll probe until it returns something; the e2e tier's only clock is this generous deadline."""
-    deadline = time.monotonic() + timeout
-    last_error: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = probe()
-        except AssertionError as e:  # kubectl failed; the object may not exist yet
-            last_error, value = e, None
-        if value is not None:
-            return value
-        time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout}s waiting for {what}" + (f": {last_error}" if last_error else "")
-    )
 
 
 def verdict(namespace: str, name: str) -> dict[str, Any] | None:
     """The test's status once its run has a verdict, else None."""
-    obj = get_json(GROUP_PLURAL, name, "-n", namespace)
+    obj = kubectl_json(GROUP_PLURAL, name, "-n", namespace)
     status: dict[str, Any] = obj.get("status") or {}
     if status.get("result") in {"Passed", "Failed", "Error"}:
         return status
@@ -72,15 +32,6 @@ def verdict(namespace: str, name: str) -> dict[str, Any] | None:
 def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
     found: dict[str, Any] = next(c for c in status.get("conditions", []) if c["type"] == type_)
     return found
-
-
-def metric(text: str, sample_name: str, **labels: str) -> float | None:
-    """The value of one sample in a Prometheus exposition, or None."""
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
-                return float(sample.value)
-    return None
 
 
 def free_port() -> int:

@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from cluster import NAMESPACE_PREFIX, ROOT, Operator, kubectl
+from cluster import NAMESPACE_PREFIX, Operator
+
+from clustertools import ROOT, kubectl, kubectl_result
 
 CRD = ROOT / "crds" / "lifecycletests.lifecycle.conformance.dev.yaml"
 
@@ -52,4 +54,4 @@ def make_namespace(cluster: None) -> Iterator[Callable[[str], str]]:
 
     yield make
     for name in made:
-        kubectl("delete", "namespace", name, "--wait=false", check=False)
+        kubectl_result("delete", "namespace", name, "--wait=false")

@@ -7,7 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import Operator, condition, kubectl, metric, verdict, wait_for
+from cluster import Operator, condition, verdict
+
+from clustertools import kubectl, metric, wait_for
 
 pytestmark = pytest.mark.e2e
 

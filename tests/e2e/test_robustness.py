@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import GROUP_PLURAL, ROOT, Operator, condition, get_json, kubectl, verdict, wait_for
+from cluster import Operator, condition, verdict
+
+from clustertools import GROUP_PLURAL, ROOT, kubectl, kubectl_json, kubectl_result, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -36,7 +38,7 @@ def apply(namespace: str, doc: dict[str, Any]) -> None:
 
 
 def pods(namespace: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = get_json("pods", "-n", namespace)["items"]
+    items: list[dict[str, Any]] = kubectl_json("pods", "-n", namespace)["items"]
     return items
 
 
@@ -69,7 +71,7 @@ def test_an_operator_restart_resumes_the_run_without_a_second_pod(
     assert status["result"] == "Passed", condition(status, "Succeeded")
     assert status["run"] == 1
     assert status["podName"] == pod
-    events = get_json("events", "-n", ns, "--field-selector", "involvedObject.kind=Pod")["items"]
+    events = kubectl_json("events", "-n", ns, "--field-selector", "involvedObject.kind=Pod")["items"]
     created = {e["involvedObject"]["name"] for e in events if e.get("reason") in {"Scheduled", "Created"}}
     assert created == {pod}, f"expected one pod, saw {created}"
 
@@ -116,7 +118,10 @@ def test_a_spec_change_starts_a_new_run(operator: Operator, make_namespace: Call
         timeout=120,
     )
     assert second["result"] == "Passed", condition(second, "Succeeded")
-    assert second["observedGeneration"] == get_json(GROUP_PLURAL, "rerun", "-n", ns)["metadata"]["generation"]
+    assert (
+        second["observedGeneration"]
+        == kubectl_json(GROUP_PLURAL, "rerun", "-n", ns)["metadata"]["generation"]
+    )
     assert [h["run"] for h in second["history"]] == [1, 2]
 
 
@@ -131,6 +136,6 @@ def test_admission_rejects_broken_tests_naming_the_problem(
         if line.startswith("# ")
     )
     expected = header.get("admission", header["expect"])
-    result = kubectl("apply", "--dry-run=server", "-n", "default", "-f", str(path), check=False)
+    result = kubectl_result("apply", "--dry-run=server", "-n", "default", "-f", str(path))
     assert result.returncode != 0, f"{path.name} was admitted"
     assert expected in result.stderr, result.stderr

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import ROOT, Operator, condition, get_json, kubectl, metric, verdict, wait_for
+from cluster import Operator, condition, verdict
+
+from clustertools import EXAMPLES, kubectl, kubectl_json, metric, wait_for
 
 pytestmark = pytest.mark.e2e
-
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -76,7 +76,7 @@ def test_seed_case_passes_on_the_real_kubelet(
     kubectl("wait", "-n", namespace, "--for=condition=Succeeded", "--timeout=10s", f"lifecycletest/{name}")
     wait_for(
         f"{name}'s pod to be deleted",
-        lambda: True if not get_json("pods", "-n", namespace)["items"] else None,
+        lambda: True if not kubectl_json("pods", "-n", namespace)["items"] else None,
         timeout=120,
     )
 
@@ -92,21 +92,21 @@ def test_a_wrong_expectation_fails_naming_it(name: str, runs: dict[str, tuple[st
     failed = [e["description"] for e in status["expectations"] if not e["passed"]]
     assert failed == [description]
     # A failed run's pod is deleted too, by default (LCO_KEEP_FAILED_PODS is off).
-    result = kubectl(
+    out = kubectl(
         "wait", "-n", namespace, "--for=condition=Succeeded=False", "--timeout=10s", f"lifecycletest/{name}"
     )
-    assert "condition met" in result.stdout
+    assert "condition met" in out
 
 
 def test_get_lifecycletests_shows_the_verdicts(runs: dict[str, tuple[str, dict[str, Any]]]) -> None:
     namespace, _ = runs["init-containers-run-serially"]
-    out = kubectl("get", "lifecycletests", "-n", namespace).stdout
+    out = kubectl("get", "lifecycletests", "-n", namespace)
     header, row = out.splitlines()[:2]
     for column in ("RESULT", "PASSED", "NODE", "LAST RUN", "AGE"):
         assert column in header
     assert "Passed" in row
     assert "6/6" in row
-    assert "Passed" in kubectl("get", "lt", "-n", namespace).stdout  # the short name
+    assert "Passed" in kubectl("get", "lt", "-n", namespace)  # the short name
 
 
 def test_metrics_show_the_verdicts(operator: Operator, runs: dict[str, tuple[str, dict[str, Any]]]) -> None:

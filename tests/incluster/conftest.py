@@ -20,24 +20,18 @@ from collections.abc import Callable, Iterator
 import pytest
 import yaml
 
+from clustertools import EXAMPLES, ROOT, TEST_IMAGE, kubectl, kubectl_json, run, wait_for
 from incluster import (
     CHART,
-    EXAMPLES,
     IMAGE_REPOSITORY,
     OPERATOR_NAMESPACE,
     RELEASE,
-    ROOT,
     TERMINAL_RESULTS,
-    TEST_IMAGE,
     Release,
     exists,
-    kubectl,
-    kubectl_json,
     manifest_objects,
     project_version,
-    run,
     verdicts,
-    wait_for,
 )
 
 # Lines for the end of the run: how long each step took, and what the cluster showed.

@@ -6,32 +6,22 @@ chart) into the local cluster from hack/localcluster, and checks it from outside
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import time
 import tomllib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
 
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-ROOT = Path(__file__).resolve().parents[2]
+from clustertools import EXAMPLES, GROUP_PLURAL, ROOT, kubectl, kubectl_json, run
+
 CHART = ROOT / "charts" / "lifecycle-operator"
-EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
-KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
 IMAGE_REPOSITORY = "localhost/lifecycle-operator/operator"
-# Imported into the node's containerd by hack/localcluster/up.sh.
-TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
 OPERATOR_NAMESPACE = "lifecycle-system"
 RELEASE = "lifecycle-operator"
-GROUP_PLURAL = "lifecycletests.lifecycle.conformance.dev"
 TERMINAL_RESULTS = frozenset({"Passed", "Failed", "Error"})
-
-T = TypeVar("T")
 
 
 def project_version() -> str:
@@ -40,47 +30,10 @@ def project_version() -> str:
     return version
 
 
-def run(command: list[str], *, stdin: str | None = None, timeout: float = 120) -> str:
-    """Run a command; fail the test with its stderr when it fails."""
-    result = subprocess.run(
-        command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    if result.returncode != 0:
-        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr.strip()}")
-    return result.stdout
-
-
-def kubectl(*args: str, stdin: str | None = None, timeout: float = 120) -> str:
-    return run([KUBECTL, *args], stdin=stdin, timeout=timeout)
-
-
-def kubectl_json(*args: str) -> dict[str, Any]:
-    obj: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json"))
-    return obj
-
-
 def exists(kind: str, name: str, namespace: str | None) -> bool:
     scope = ["-n", namespace] if namespace else []
     out = kubectl("get", kind, name, *scope, "--ignore-not-found", "-o", "name")
     return bool(out.strip())
-
-
-def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 2.0) -> T:
-    """Poll probe until it returns something other than None."""
-    deadline = time.monotonic() + timeout
-    last_error: AssertionError | None = None
-    while time.monotonic() < deadline:
-        try:
-            value = probe()
-        except AssertionError as e:  # a kubectl call failed; the object may not be there yet
-            last_error, value = e, None
-        if value is not None:
-            return value
-        time.sleep(interval)
-    raise AssertionError(
-        f"timed out after {timeout:.0f}s waiting for {what}"
-        + (f"; last error: {last_error}" if last_error else "")
-    )
 
 
 @dataclass(frozen=True)

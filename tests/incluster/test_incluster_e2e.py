@@ -11,17 +11,8 @@ from collections.abc import Callable
 
 import pytest
 
-from incluster import (
-    EXAMPLES,
-    GROUP_PLURAL,
-    ObjectRef,
-    Release,
-    example_names,
-    exists,
-    kubectl_json,
-    metric_samples,
-    wait_for,
-)
+from clustertools import EXAMPLES, GROUP_PLURAL, kubectl_json, wait_for
+from incluster import ObjectRef, Release, example_names, exists, metric_samples
 
 pytestmark = pytest.mark.e2e
 

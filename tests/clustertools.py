@@ -1,0 +1,76 @@
+"""What both cluster tiers (tests/e2e, tests/incluster) use to look at the local cluster from outside.
+
+Everything goes through the real kubectl against the real API server; nothing stands in for either.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from prometheus_client.parser import text_string_to_metric_families
+
+ROOT = Path(__file__).resolve().parents[1]
+KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
+# Imported into the node's containerd by hack/localcluster/up.sh.
+TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
+GROUP_PLURAL = "lifecycletests.lifecycle.conformance.dev"
+EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
+
+T = TypeVar("T")
+
+
+def run(command: list[str], *, stdin: str | None = None, timeout: float = 120) -> str:
+    """Run a command and return its stdout; fail the test with its stderr when it fails."""
+    result = subprocess.run(
+        command, input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stderr.strip()}")
+    return result.stdout
+
+
+def kubectl(*args: str, stdin: str | None = None, timeout: float = 120) -> str:
+    return run([KUBECTL, *args], stdin=stdin, timeout=timeout)
+
+
+def kubectl_result(*args: str) -> subprocess.CompletedProcess[str]:
+    """kubectl whose failure is the point of the test: the caller reads the exit code and stderr."""
+    return subprocess.run([KUBECTL, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def kubectl_json(*args: str) -> dict[str, Any]:
+    obj: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json"))
+    return obj
+
+
+def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T:
+    """Poll probe until it returns something; the cluster tiers' only clock is this generous deadline."""
+    deadline = time.monotonic() + timeout
+    last_error: AssertionError | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = probe()
+        except AssertionError as e:  # a kubectl call failed; the object may not be there yet
+            last_error, value = e, None
+        if value is not None:
+            return value
+        time.sleep(interval)
+    raise AssertionError(
+        f"timed out after {timeout:.0f}s waiting for {what}"
+        + (f"; last error: {last_error}" if last_error else "")
+    )
+
+
+def metric(text: str, sample_name: str, **labels: str) -> float | None:
+    """The value of one sample in a Prometheus text exposition, or None."""
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                return float(sample.value)
+    return None
