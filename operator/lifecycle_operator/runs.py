@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from lifecycle_operator import constants as c
 from lifecycle_operator import kube
 from lifecycle_operator.api import LifecycleTestSpec, PodRetention
-from lifecycle_operator.evidence import collect_records, logs_needed
+from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.observation import PodObservation, observe_pod
@@ -200,7 +200,7 @@ def resume(body: dict[str, Any], ctx: Context) -> None:
     # A pod that exists is followed by the pod watch, whose first listing delivers it.
 
 
-def _read_logs(namespace: str, pod: PodObservation) -> dict[Any, str | None]:
+def _read_logs(namespace: str, pod: PodObservation) -> dict[LogRequest, str | None]:
     return {
         request: kube.read_log(namespace, pod.name, request.container, previous=request.previous)
         for request in logs_needed(pod)
