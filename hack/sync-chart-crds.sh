@@ -2,7 +2,7 @@
 # Copies the project's generated CRDs (crds/*.yaml) into the chart's crds/ folder, byte for byte.
 #
 # The Python models are the source of the CRDs; the chart carries copies because Helm installs CRDs only
-# from inside the chart. tests/packaging/test_chart_crds.py fails when the copies drift. The chart's own
+# from inside the chart. tests/packaging/test_drift.py fails when the copies drift. The chart's own
 # kopf-peering.yaml is not a copy and is left alone.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"

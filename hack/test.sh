@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The test command: on a fresh machine, as root, it installs what is needed, lints, brings the local
 # cluster up, runs the unit and e2e tiers together, and brings the cluster down again even on failure.
-# It fails when any test failed or was skipped: the e2e tier must run for real.
+# It fails when any test failed or was skipped: the e2e tier must run for real. hack/junit_summary.py
+# counts the tiers by directory and also fails when any test of tests/e2e or tests/incluster did not run.
 #
 #   hack/test.sh                 everything
-#   hack/test.sh -k restart      extra arguments go to pytest
+#   hack/test.sh --durations=10  extra arguments go to pytest (one that leaves out a kubelet-tier test,
+#                                such as -k restart, fails the summary)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -39,12 +41,18 @@ export LCO_KUBECTL="$root/hack/localcluster/kubectl"
 export LCO_HELM="$(bash hack/install-helm.sh --check)"
 
 echo "== tests: unit and e2e tiers"
-report="$(mktemp -d)/junit.xml"
+report_dir="$(mktemp -d)"
+report="$report_dir/junit.xml"
+collected="$report_dir/collected.txt"
 tests_start=$SECONDS
 set +e
+# What these arguments select, for the summary to compare with what ran: the `--collect-only -q` listing
+# (--verbosity=-1 last is -q whatever -v or -q the arguments add).
+.venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --collect-only "$@" --verbosity=-1 \
+    >"$collected"
 .venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --junitxml="$report" "$@"
 rc=$?
 set -e
 echo "tests ran in $((SECONDS - tests_start))s; whole run ${SECONDS}s so far"
-.venv/bin/python hack/junit_summary.py "$report" || rc=1
+.venv/bin/python hack/junit_summary.py "$report" "$collected" || rc=1
 exit "$rc"

@@ -13,13 +13,25 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
+
+from lifecycle_operator.constants import (
+    CRD_NAME,
+    GROUP,
+    KIND,
+    RUN_RESULTS,
+    VERSION,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
 # Imported into the node's containerd by hack/localcluster/up.sh.
 TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
-GROUP_PLURAL = "lifecycletests.lifecycle.conformance.dev"
+GROUP_PLURAL = CRD_NAME
+API_VERSION = f"{GROUP}/{VERSION}"
+# A run's verdicts; status.result is Queued or Running (or unset) until one of them.
+TERMINAL_RESULTS = frozenset(RUN_RESULTS)
 EXAMPLES = sorted((ROOT / "examples").glob("*.yaml"))
 
 T = TypeVar("T")
@@ -47,6 +59,15 @@ def kubectl_result(*args: str) -> subprocess.CompletedProcess[str]:
 def kubectl_json(*args: str) -> dict[str, Any]:
     obj: dict[str, Any] = json.loads(kubectl("get", *args, "-o", "json"))
     return obj
+
+
+def lifecycle_test(name: str, spec: dict[str, Any]) -> dict[str, Any]:
+    """A LifecycleTest document, to apply with `kubectl apply -f -` (apply_test does)."""
+    return {"apiVersion": API_VERSION, "kind": KIND, "metadata": {"name": name}, "spec": spec}
+
+
+def apply_test(namespace: str, doc: dict[str, Any]) -> None:
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(doc))
 
 
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T:

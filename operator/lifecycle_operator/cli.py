@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import random
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,38 +13,15 @@ import yaml
 
 from lifecycle_operator import __version__
 from lifecycle_operator import constants as c
+from lifecycle_operator.api import InvalidSpecError, parse_spec
 from lifecycle_operator.crd import crd_path, render_crd
-from lifecycle_operator.runs import InvalidSpecError, parse_spec
-from lifecycle_operator.settings import Settings, SettingsError, help_lines
+from lifecycle_operator.settings import help_lines
 
 
 def _run(args: argparse.Namespace) -> int:
-    import kopf  # noqa: PLC0415 - only `run` needs kopf; `crd` and `validate` stay fast
+    from lifecycle_operator.serve import run  # noqa: PLC0415 - only `run` needs kopf and the client
 
-    try:
-        settings = Settings.from_env()
-    except SettingsError as e:
-        print(f"lifecycle-operator: bad setting: {e}", file=sys.stderr)
-        return 2
-    kopf.configure(
-        verbose=args.verbose,
-        log_format=kopf.LogFormat.JSON if settings.log_format == "json" else kopf.LogFormat.FULL,
-    )
-    import lifecycle_operator.handlers  # noqa: F401, PLC0415 - importing registers the handlers
-
-    liveness = (
-        f"http://{settings.bind_address}:{settings.health_port}/healthz" if settings.health_port else None
-    )
-    kopf.run(
-        standalone=not settings.peering,
-        peering_name=settings.peering or None,
-        # Replicas must not share a priority: kopf pauses every peer when they do.
-        priority=random.randint(1, 1_000_000) if settings.peering else None,
-        namespaces=list(settings.namespaces),
-        clusterwide=not settings.namespaces,
-        liveness_endpoint=liveness,
-    )
-    return 0
+    run(args.verbose)
 
 
 def _crd(args: argparse.Namespace) -> int:

@@ -34,6 +34,8 @@ REASON_EXPECTATIONS_FAILED: Final = "ExpectationsFailed"
 REASON_TIMED_OUT: Final = "TimedOut"
 REASON_POD_LOST: Final = "PodLost"
 REASON_INVALID_SPEC: Final = "InvalidSpec"
+REASON_INCONCLUSIVE: Final = "Inconclusive"
+REASON_QUEUED: Final = "Queued"
 REASON_RUN_STARTED: Final = "RunStarted"
 REASON_RUN_FINISHED: Final = "RunFinished"
 
@@ -42,6 +44,10 @@ RESULT_PASSED: Final = "Passed"
 RESULT_FAILED: Final = "Failed"
 RESULT_RUNNING: Final = "Running"
 RESULT_ERROR: Final = "Error"
+RESULT_INCONCLUSIVE: Final = "Inconclusive"
+RESULT_QUEUED: Final = "Queued"
+# Every result a finished run can have, and so every `verdict` label of the runs counter.
+RUN_RESULTS: Final = (RESULT_PASSED, RESULT_FAILED, RESULT_INCONCLUSIVE, RESULT_ERROR)
 
 # Environment variables that configure the operator all start with this.
 ENV_PREFIX: Final = "LCO_"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from lifecycle_operator.api import JudgeType, JudgeWhen
 from lifecycle_operator.observation import PodObservation
@@ -48,3 +49,20 @@ def judge(when: JudgeWhen, pod: PodObservation) -> Judgement:
                     f"the pod is {pod.phase}; {when.container} was never waiting with reason {when.reason}",
                 )
             return NOT_YET
+
+
+def met_at(when: JudgeWhen, pod: PodObservation) -> datetime | None:
+    """When a met judging condition became true, from the pod's own timestamps; None when they can't say.
+
+    A deadline noticed late (after an API outage) is judged by this, not by the operator's clock: a pod
+    that reached its condition in time gets a normal verdict however late it is read.
+    """
+    match when.type:
+        case JudgeType.POD_TERMINAL | JudgeType.POD_FAILED:
+            return pod.last_finished_at
+        case JudgeType.RESTART_COUNT:
+            c = pod.containers.get(when.container or "")
+            last = c.last_terminated if c is not None else None
+            return last.finished_at if last is not None else None
+        case JudgeType.CONTAINER_WAITING:
+            return None

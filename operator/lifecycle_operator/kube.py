@@ -1,8 +1,8 @@
-"""The one place that talks to the Kubernetes API (kopf's own watching aside).
+"""The one place that talks to the Kubernetes API (kopf's own watching aside): apiclient.Api, for real.
 
-It speaks plain dicts in the API's camelCase JSON shape, turns HTTP failures into typed errors, and
-retries transient failures with backoff. Every function blocks; call them from sync kopf handlers (kopf
-runs those in threads) or through asyncio.to_thread.
+It speaks plain dicts in the API's camelCase JSON shape, turns HTTP failures into the typed errors of
+apiclient, and retries transient failures with backoff. Every call blocks; call them from sync kopf
+handlers (kopf runs those in threads) or through asyncio.to_thread.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
 from lifecycle_operator import constants as c
+from lifecycle_operator.apiclient import Conflict, Invalid, KubeError, NotFound, Transient
 
 log = logging.getLogger(__name__)
 
@@ -29,42 +30,24 @@ T = TypeVar("T")
 RETRIES: Final = 4
 BACKOFF_SECONDS: Final = 0.5
 TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+STARTUP_TIMEOUT_SECONDS: Final = 4
 
 
-class KubeError(Exception):
-    """A request to the API failed."""
-
-    def __init__(self, message: str, status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class NotFound(KubeError):
-    pass
-
-
-class Conflict(KubeError):
-    """The object exists already, or changed since it was read."""
-
-
-class Invalid(KubeError):
-    """The API refused the request as invalid (400, 403, 422): retrying will not help."""
-
-
-class Transient(KubeError):
-    """The API could not answer now; retrying later may help."""
+__all__ = ["Conflict", "Invalid", "KubeApi", "KubeError", "NotFound", "Transient", "login", "retried"]
+# How much of a response body that is not JSON goes into an error message.
+MAX_ERROR_BODY: Final = 500
 
 
 def _typed(e: ApiException) -> KubeError:
     status = int(e.status or 0)
     message = f"{e.status} {e.reason}: {_api_message(e)}"
     if status == 404:
-        return NotFound(message, status)
+        return NotFound(message)
     if status == 409:
-        return Conflict(message, status)
+        return Conflict(message)
     if status in TRANSIENT_STATUSES or status == 0:
-        return Transient(message, status)
-    return Invalid(message, status)
+        return Transient(message)
+    return Invalid(message)
 
 
 def _api_message(e: ApiException) -> str:
@@ -73,7 +56,7 @@ def _api_message(e: ApiException) -> str:
         decoded = json.loads(body)
         return str(decoded.get("message", body))
     except ValueError:
-        return body[:500]
+        return body[:MAX_ERROR_BODY]
 
 
 def retried(fn: Callable[P, T]) -> Callable[P, T]:
@@ -110,6 +93,16 @@ def _api() -> client.ApiClient:
 def login() -> None:
     """Load credentials once, early, so a missing kubeconfig is reported at start-up."""
     _api()
+
+
+def check_access() -> None:
+    """One quick request, no retries: the API server answers and lets us list nodes (for capacity)."""
+    try:
+        _core().list_node(limit=1, _request_timeout=STARTUP_TIMEOUT_SECONDS)
+    except ApiException as e:
+        raise _typed(e) from e
+    except (HTTPError, OSError) as e:
+        raise Transient(f"{type(e).__name__}: {e}") from e
 
 
 def _core() -> client.CoreV1Api:
@@ -175,3 +168,36 @@ def patch_test_status(
         c.GROUP, c.VERSION, namespace, c.PLURAL, name, body, _content_type="application/merge-patch+json"
     )
     return cast(dict[str, Any], obj)
+
+
+@retried
+def list_nodes() -> list[dict[str, Any]]:
+    nodes = _plain(_core().list_node())
+    return list(nodes.get("items") or [])
+
+
+class KubeApi:
+    """apiclient.Api over the kubernetes client."""
+
+    def create_pod(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
+        return create_pod(namespace, manifest)
+
+    def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
+        return get_pod(namespace, name)
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        delete_pod(namespace, name)
+
+    def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
+        return read_log(namespace, pod, container, previous=previous)
+
+    def get_test(self, namespace: str, name: str) -> dict[str, Any]:
+        return get_test(namespace, name)
+
+    def patch_test_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+    ) -> dict[str, Any]:
+        return patch_test_status(namespace, name, status, resource_version)
+
+    def list_nodes(self) -> list[dict[str, Any]]:
+        return list_nodes()

@@ -12,7 +12,8 @@ from typing import Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, start_http_server
 
 from lifecycle_operator import __version__
-from lifecycle_operator.status_patch import RunOutcome
+from lifecycle_operator import constants as c
+from lifecycle_operator.outcome import RunOutcome
 
 RUN_DURATION_BUCKETS: Final = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 
@@ -25,14 +26,15 @@ class Metrics:
         r = self.registry
         self.last_verdict = Gauge(
             "lifecycletest_last_verdict",
-            "Verdict of the last finished run of a LifecycleTest: 1 passed, 0 failed (a failed "
-            "expectation, a timeout, a lost pod or an invalid spec).",
+            "Verdict of the last conclusive run of a LifecycleTest: 1 passed, 0 failed (a failed "
+            "expectation, a timeout, a lost pod or an invalid spec). An inconclusive run leaves it as "
+            "it was.",
             ["namespace", "name"],
             registry=r,
         )
         self.runs = Counter(
             "lifecycletest_runs",
-            "Finished runs of LifecycleTests, by verdict (Passed, Failed, Error).",
+            f"Finished runs of LifecycleTests, by verdict ({', '.join(c.RUN_RESULTS)}).",
             ["namespace", "name", "verdict"],
             registry=r,
         )
@@ -61,6 +63,25 @@ class Metrics:
             ["namespace", "name"],
             registry=r,
         )
+        self.inconclusive = Gauge(
+            "lifecycletest_inconclusive",
+            "1 when the last run of a LifecycleTest was inconclusive: the node's load broke the case's own "
+            "timing on every attempt, so it says nothing about the kubelet; else 0.",
+            ["namespace", "name"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "lifecycletest_inconclusive_retries",
+            "Runs judged inconclusive and tried again.",
+            ["namespace", "name"],
+            registry=r,
+        )
+        self.queued = Gauge(
+            "lifecycle_operator_queued_runs", "Runs waiting for a slot on their node.", registry=r
+        )
+        self.active = Gauge(
+            "lifecycle_operator_active_runs", "Runs whose pod exists and is not yet judged.", registry=r
+        )
         self.info = Info("lifecycle_operator", "The operator's version.", registry=r)
         self.info.info({"version": __version__})
 
@@ -68,7 +89,10 @@ class Metrics:
         self, namespace: str, name: str, outcome: RunOutcome, duration_seconds: float, finished_at: float
     ) -> None:
         verdict = outcome.result
-        self.last_verdict.labels(namespace, name).set(1 if outcome.passed else 0)
+        inconclusive = verdict == c.RESULT_INCONCLUSIVE
+        self.inconclusive.labels(namespace, name).set(1 if inconclusive else 0)
+        if not inconclusive:
+            self.last_verdict.labels(namespace, name).set(1 if outcome.passed else 0)
         self.runs.labels(namespace, name, verdict).inc()
         self.run_duration.labels(verdict).observe(max(duration_seconds, 0.0))
         self.last_run.labels(namespace, name).set(finished_at)
@@ -76,9 +100,17 @@ class Metrics:
             if not v.passed:
                 self.expectation_failures.labels(v.expectation.type.value).inc()
 
-    def restore(self, namespace: str, name: str, passed: bool, finished_at: float) -> None:
+    def record_invalid(self, namespace: str, name: str) -> None:
+        """A spec that cannot run: a verdict of its own (Error), and the test counts as failing."""
+        self.last_verdict.labels(namespace, name).set(0)
+        self.runs.labels(namespace, name, c.RESULT_ERROR).inc()
+
+    def restore(self, namespace: str, name: str, result: str, finished_at: float) -> None:
         """After a restart: the last verdict comes back from the test's status."""
-        self.last_verdict.labels(namespace, name).set(1 if passed else 0)
+        if result == c.RESULT_INCONCLUSIVE:
+            self.inconclusive.labels(namespace, name).set(1)
+        else:
+            self.last_verdict.labels(namespace, name).set(1 if result == c.RESULT_PASSED else 0)
         self.last_run.labels(namespace, name).set(finished_at)
 
     def set_interval(self, namespace: str, name: str, seconds: int | None) -> None:
@@ -87,10 +119,10 @@ class Metrics:
     def forget(self, namespace: str, name: str) -> None:
         """Remove a deleted test's series so label sets stay bounded."""
         # remove() raises KeyError for a series never set; that one has nothing to forget.
-        for gauge in (self.last_verdict, self.last_run, self.interval):
+        for series in (self.last_verdict, self.last_run, self.interval, self.inconclusive, self.retries):
             with contextlib.suppress(KeyError):
-                gauge.remove(namespace, name)
-        for verdict in ("Passed", "Failed", "Error"):
+                series.remove(namespace, name)
+        for verdict in c.RUN_RESULTS:
             with contextlib.suppress(KeyError):
                 self.runs.remove(namespace, name, verdict)
 

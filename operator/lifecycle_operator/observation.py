@@ -7,7 +7,10 @@ sanitising), so every step after it is pure and testable with literal data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+from lifecycle_operator.times import parse_time
 
 
 @dataclass(frozen=True)
@@ -15,12 +18,12 @@ class Terminated:
     exit_code: int | None
     reason: str | None
     message: str | None
+    finished_at: datetime | None = None
 
 
 @dataclass(frozen=True)
 class ContainerObservation:
     name: str
-    init: bool
     restart_count: int = 0
     running: bool = False
     waiting_reason: str | None = None
@@ -39,13 +42,22 @@ class PodObservation:
     phase: str
     node_name: str | None
     deleting: bool = False
-    reason: str | None = None
-    message: str | None = None
     containers: dict[str, ContainerObservation] = field(default_factory=dict)
 
     @property
     def terminal(self) -> bool:
         return self.phase in {"Succeeded", "Failed"}
+
+    @property
+    def last_finished_at(self) -> datetime | None:
+        """When the last container instance ended, by the kubelet's own clock."""
+        times = [
+            t.finished_at
+            for c in self.containers.values()
+            for t in (c.terminated, c.last_terminated)
+            if t is not None and t.finished_at is not None
+        ]
+        return max(times, default=None)
 
 
 def _terminated(raw: dict[str, Any] | None) -> Terminated | None:
@@ -55,16 +67,16 @@ def _terminated(raw: dict[str, Any] | None) -> Terminated | None:
         exit_code=raw.get("exitCode"),
         reason=raw.get("reason"),
         message=raw.get("message"),
+        finished_at=parse_time(raw.get("finishedAt")),
     )
 
 
-def _container(raw: dict[str, Any], *, init: bool) -> ContainerObservation:
+def _container(raw: dict[str, Any]) -> ContainerObservation:
     state = raw.get("state") or {}
     last = raw.get("lastState") or {}
     waiting = state.get("waiting")
     return ContainerObservation(
         name=raw["name"],
-        init=init,
         restart_count=int(raw.get("restartCount") or 0),
         running=state.get("running") is not None,
         waiting_reason=waiting.get("reason") if waiting else None,
@@ -80,15 +92,13 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
     status = pod.get("status") or {}
     containers: dict[str, ContainerObservation] = {}
     for raw in status.get("initContainerStatuses") or []:
-        containers[raw["name"]] = _container(raw, init=True)
+        containers[raw["name"]] = _container(raw)
     for raw in status.get("containerStatuses") or []:
-        containers[raw["name"]] = _container(raw, init=False)
+        containers[raw["name"]] = _container(raw)
     return PodObservation(
         name=meta.get("name", ""),
         phase=status.get("phase") or "Pending",
         node_name=spec.get("nodeName"),
         deleting=meta.get("deletionTimestamp") is not None,
-        reason=status.get("reason"),
-        message=status.get("message"),
         containers=containers,
     )

@@ -1,12 +1,15 @@
 """A run of a LifecycleTest, from pod creation to verdict: the I/O around the pure steps.
 
+queue_run:   a test that must wait for a slot -> status says Queued.
 start_run:   spec -> pod manifest -> pod on a node; status says Running.
-on_pod:      a pod event -> judge -> (when ready) finish.
+on_pod:      a pod event -> judge -> (when ready) finish; a pod of a finished run -> cleaned up.
+on_deadline: a run past its deadline -> judged as it stood at the deadline.
 finish:      pod -> logs where needed -> timeline -> verdicts -> status and metrics; pod cleaned up.
 
 Every write is safe to repeat: a pod that exists already is the run's pod (a restarted operator adopts
-it), and the final status patch carries the resourceVersion it was computed from, so of two racing
-finishers (the pod watch and the timeout) exactly one wins.
+it), and status patches carry the resourceVersion they were computed from, so of two racing writers
+(the pod watch and the deadline, or two starts) exactly one wins. The API is reached only through
+`ctx.api` (apiclient.Api), so these paths run against an in-memory API in the fast test tier.
 """
 
 from __future__ import annotations
@@ -14,261 +17,332 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from pydantic import ValidationError
+from datetime import timedelta
+from typing import Any, Final
 
 from lifecycle_operator import constants as c
-from lifecycle_operator import kube
-from lifecycle_operator.api import LifecycleTestSpec, PodRetention
+from lifecycle_operator import times
+from lifecycle_operator.api import InvalidSpecError, LifecycleTestSpec, PodRetention, parse_spec
+from lifecycle_operator.apiclient import Api, Conflict, Invalid, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
-from lifecycle_operator.judging import judge
+from lifecycle_operator.judging import judge, met_at
+from lifecycle_operator.margins import inconclusive
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.observation import PodObservation, observe_pod
+from lifecycle_operator.outcome import Ending, Judged, Lost, RunOutcome, TimedOut, outcome_reason
 from lifecycle_operator.pod_manifest import Owner, build_pod
 from lifecycle_operator.settings import Settings
-from lifecycle_operator.status_patch import (
-    RunOutcome,
-    invalid_spec,
-    outcome_reason,
-    run_finished,
-    run_started,
-)
+from lifecycle_operator.state import PodRef, TestState, owner_of
+from lifecycle_operator.status_patch import invalid_spec, run_finished, run_queued, run_started
 from lifecycle_operator.timeline import build_timeline
 from lifecycle_operator.verdicts import evaluate
 
 log = logging.getLogger(__name__)
 
-FINISH_ATTEMPTS = 5
+FINISH_ATTEMPTS: Final = 5
+# Kubernetes Events carry at most this much message.
+MAX_EVENT_MESSAGE: Final = 1000
+
+# Posts a Kubernetes Event about a test: (test body, type "Normal" or "Warning", reason, message).
+PostEvent = Callable[[dict[str, Any], str, str, str], None]
 
 
-class InvalidSpecError(ValueError):
-    """The spec passed admission (or predates it) but cannot be run."""
+def _no_events(body: dict[str, Any], type_: str, reason: str, message: str) -> None:
+    """For contexts without an event poster (the offline tools)."""
 
 
 @dataclass(frozen=True)
 class Context:
+    api: Api
     settings: Settings
     metrics: Metrics
+    post_event: PostEvent = _no_events
 
 
-def parse_spec(raw: dict[str, Any] | None) -> LifecycleTestSpec:
+def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
+    ref = {
+        "apiVersion": f"{c.GROUP}/{c.VERSION}",
+        "kind": c.KIND,
+        "metadata": {"namespace": test.namespace, "name": test.name, "uid": test.uid},
+    }
+    ctx.post_event(ref, type_, reason, message[:MAX_EVENT_MESSAGE])
+
+
+def record_invalid_spec(test: TestState, error: InvalidSpecError, ctx: Context) -> None:
+    patch = invalid_spec(test.status, test.generation, str(error), times.now())
+    ctx.api.patch_test_status(test.namespace, test.name, patch)
+    ctx.metrics.record_invalid(test.namespace, test.name)
+    _event(ctx, test, "Warning", c.REASON_INVALID_SPEC, str(error))
+    log.info("%s/%s: invalid spec: %s", test.namespace, test.name, error)
+
+
+def queue_run(test: TestState, why: str, ctx: Context) -> None:
+    """Say that the test's next run waits for a slot (once: a queued test is not written again)."""
+    if test.status.queued:
+        return
+    patch = run_queued(test.status, test.status.run + 1, test.generation, times.now(), why)
+    with contextlib.suppress(Conflict):  # it changed meanwhile; the scheduler looks again
+        ctx.api.patch_test_status(test.namespace, test.name, patch, resource_version=test.resource_version)
+
+
+def start_run(
+    namespace: str, name: str, ctx: Context, *, after_run: int, retry_reason: str | None = None
+) -> str | None:
+    """Start run `after_run + 1` of a test, with the spec as it is now, and return its pod's name.
+
+    None when there was nothing to start after all: the test is gone, or another run started or ended
+    since the caller looked (so a stale view never starts a run twice). A spec that cannot run is
+    recorded as InvalidSpec. With retry_reason, the run retries the inconclusive run in progress.
+    """
     try:
-        return LifecycleTestSpec.model_validate(raw or {})
-    except ValidationError as e:
-        problems = "; ".join(
-            f"spec.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" if err["loc"] else err["msg"]
-            for err in e.errors()
-        )
-        raise InvalidSpecError(problems) from e
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(microsecond=0)
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
+        test = TestState.read(ctx.api.get_test(namespace, name))
+    except NotFound:
         return None
-    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-
-
-def record_invalid_spec(body: dict[str, Any], error: InvalidSpecError, ctx: Context) -> None:
-    meta = body["metadata"]
-    patch = invalid_spec(body.get("status") or {}, meta.get("generation"), str(error), _now())
-    kube.patch_test_status(meta["namespace"], meta["name"], patch)
-    ctx.metrics.last_verdict.labels(meta["namespace"], meta["name"]).set(0)
-
-
-def start_run(body: dict[str, Any], ctx: Context) -> str:
-    """Start the next run of a test and return its pod's name. Raises InvalidSpecError."""
-    meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    spec = parse_spec(body.get("spec"))
-    status = body.get("status") or {}
-    previous_pod = status.get("podName")
-    if status.get("result") == c.RESULT_RUNNING and previous_pod:
-        # A new spec supersedes the run in progress.
-        kube.delete_pod(namespace, previous_pod)
-    run = int(status.get("run") or 0) + 1
-    owner = Owner(name=name, namespace=namespace, uid=meta["uid"])
-    manifest = build_pod(spec, owner, run, ctx.settings)
+    if test.status.run != after_run:
+        return None
+    if test.status.running and not (test.spec_changed or retry_reason is not None):
+        return None
+    status = test.status
+    if status.running and status.pod_name:
+        # A new spec (or a retry) supersedes the run in progress.
+        ctx.api.delete_pod(namespace, status.pod_name)
     try:
-        kube.create_pod(namespace, manifest)
-    except kube.Conflict:
-        log.info(
-            "pod %s/%s exists already; adopting it as run %d", namespace, manifest["metadata"]["name"], run
-        )
-    now = _now()
+        spec = parse_spec(test.spec)
+    except InvalidSpecError as e:
+        record_invalid_spec(test, e, ctx)
+        return None
+    run = status.run + 1
+    attempt = status.attempt + 1 if retry_reason is not None else 1
+    manifest = build_pod(spec, Owner(name=name, namespace=namespace, uid=test.uid), run, ctx.settings)
+    pod_name = str(manifest["metadata"]["name"])
+    try:
+        ctx.api.create_pod(namespace, manifest)
+    except Conflict:
+        log.info("pod %s/%s exists already; adopting it as run %d", namespace, pod_name, run)
+    except Invalid as e:
+        # Admission refused the pod (Pod Security, quota, a bad image name...): running again won't help.
+        record_invalid_spec(test, InvalidSpecError(f"the API refused the run's pod: {e}"), ctx)
+        return None
+    now = times.now()
     timeout = spec.timeout_seconds or ctx.settings.default_timeout_seconds
     patch = run_started(
-        status,
-        run,
-        manifest["metadata"]["name"],
-        meta.get("generation"),
-        now,
-        now + timedelta(seconds=timeout),
+        status, run, pod_name, test.generation, now, now + timedelta(seconds=timeout), attempt, retry_reason
     )
-    kube.patch_test_status(namespace, name, patch)
+    try:
+        ctx.api.patch_test_status(namespace, name, patch, resource_version=test.resource_version)
+    except Conflict:
+        # Someone else started or changed this test since we read it; their view wins, this pod goes.
+        log.info("%s/%s changed while run %d was starting; leaving it to the next look", namespace, name, run)
+        ctx.api.delete_pod(namespace, pod_name)
+        return None
     ctx.metrics.set_interval(namespace, name, spec.interval_seconds)
-    pod_name = str(manifest["metadata"]["name"])
+    log.info("%s/%s run %d started pod %s", namespace, name, run, pod_name)
     # Events of the pod that arrived before the status named it were ignored; judge it once as it is now.
-    with contextlib.suppress(kube.NotFound):
-        on_pod(kube.get_pod(namespace, pod_name), None, ctx)
+    with contextlib.suppress(NotFound):
+        on_pod(ctx.api.get_pod(namespace, pod_name), None, ctx)
     return pod_name
 
 
-def owner_of(pod: dict[str, Any]) -> str | None:
-    for ref in pod.get("metadata", {}).get("ownerReferences") or []:
-        if ref.get("kind") == c.KIND and ref.get("apiVersion", "").startswith(f"{c.GROUP}/"):
-            return str(ref["name"])
-    return None
-
-
-def _current_run(namespace: str, test_name: str, pod: str) -> dict[str, Any] | None:
+def _current_run(namespace: str, test_name: str, pod: str, ctx: Context) -> TestState | None:
     """The test, if `pod` is the pod of its run in progress."""
     try:
-        test = kube.get_test(namespace, test_name)
-    except kube.NotFound:
+        test = TestState.read(ctx.api.get_test(namespace, test_name))
+    except NotFound:
         return None
-    status = test.get("status") or {}
-    if status.get("result") != c.RESULT_RUNNING or status.get("podName") != pod:
+    if not test.status.running or test.status.pod_name != pod:
         return None
     return test
-
-
-def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context) -> None:
-    """A watch event of a pod we created: judge the run when its condition is met."""
-    meta = pod.get("metadata") or {}
-    test_name = owner_of(pod)
-    if test_name is None:
-        return
-    namespace, pod_name_ = meta["namespace"], meta["name"]
-    test = _current_run(namespace, test_name, pod_name_)
-    if test is None:
-        return
-    spec = parse_spec(test.get("spec"))
-    observed = observe_pod(pod)
-    if event_type == "DELETED" or observed.deleting:
-        finish(test, spec, observed, ctx, lost="the pod was deleted before the run was judged")
-        return
-    judgement = judge(spec.judge_when, observed)
-    if judgement.ready:
-        finish(test, spec, observed, ctx, unreachable=judgement.unreachable)
-
-
-def on_deadline(namespace: str, test_name: str, ctx: Context) -> None:
-    """The scheduler saw a run pass its deadline: judge it as it stands, as TimedOut."""
-    try:
-        test = kube.get_test(namespace, test_name)
-    except kube.NotFound:
-        return
-    status = test.get("status") or {}
-    deadline = parse_time(status.get("deadline"))
-    if status.get("result") != c.RESULT_RUNNING or deadline is None or deadline > _now():
-        return
-    spec = parse_spec(test.get("spec"))
-    try:
-        pod = observe_pod(kube.get_pod(namespace, status["podName"]))
-    except kube.NotFound:
-        finish(test, spec, None, ctx, lost="the pod disappeared before the run was judged")
-        return
-    finish(test, spec, pod, ctx, timed_out=True)
-
-
-def resume(body: dict[str, Any], ctx: Context) -> None:
-    """After an operator restart: restore metrics, and end a run whose pod is gone."""
-    meta = body["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    status = body.get("status") or {}
-    finished = parse_time(status.get("completionTime"))
-    if status.get("result") in {c.RESULT_PASSED, c.RESULT_FAILED, c.RESULT_ERROR} and finished is not None:
-        ctx.metrics.restore(namespace, name, status["result"] == c.RESULT_PASSED, finished.timestamp())
-    with contextlib.suppress(InvalidSpecError):  # its status already says InvalidSpec
-        ctx.metrics.set_interval(namespace, name, parse_spec(body.get("spec")).interval_seconds)
-    if status.get("result") != c.RESULT_RUNNING or not status.get("podName"):
-        return
-    try:
-        kube.get_pod(namespace, status["podName"])
-    except kube.NotFound:
-        test = kube.get_test(namespace, name)
-        finish(
-            test, parse_spec(test.get("spec")), None, ctx, lost="the pod was gone when the operator resumed"
-        )
-    # A pod that exists is followed by the pod watch, whose first listing delivers it.
-
-
-def _read_logs(namespace: str, pod: PodObservation) -> dict[LogRequest, str | None]:
-    return {
-        request: kube.read_log(namespace, pod.name, request.container, previous=request.previous)
-        for request in logs_needed(pod)
-    }
 
 
 def _retain(retention: PodRetention, passed: bool) -> bool:
     return retention == PodRetention.KEEP or (retention == PodRetention.KEEP_ON_FAILURE and not passed)
 
 
-def finish(
-    test: dict[str, Any],
+def _retention(test: TestState, ctx: Context) -> PodRetention:
+    try:
+        return parse_spec(test.spec).pod_retention or ctx.settings.default_retention
+    except InvalidSpecError:
+        return ctx.settings.default_retention
+
+
+def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
+    """A pod of a run that is over (the operator died between verdict and delete): apply its retention."""
+    if ref.run is None or ref.run > test.status.run or (test.status.running and ref.run == test.status.run):
+        return  # not ours to judge, or a run whose start is still being written
+    result = test.status.result_of_run(ref.run)
+    if result is None and ref.run == test.status.run:
+        return
+    if _retain(_retention(test, ctx), passed=result == c.RESULT_PASSED):
+        return
+    log.info("%s/%s: deleting pod %s of finished run %d", ref.namespace, ref.test, ref.name, ref.run)
+    ctx.api.delete_pod(ref.namespace, ref.name)
+
+
+def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context) -> None:
+    """A watch event of a pod we created: judge the run when its condition is met."""
+    ref = owner_of(pod)
+    if ref is None:
+        return
+    try:
+        test = TestState.read(ctx.api.get_test(ref.namespace, ref.test))
+    except NotFound:
+        return  # the pod goes with its test, through the owner reference
+    deleted = event_type == "DELETED"
+    if not test.status.running or test.status.pod_name != ref.name:
+        if not deleted and (pod.get("metadata") or {}).get("deletionTimestamp") is None:
+            _clean_up_leftover(ref, test, ctx)
+        return
+    spec = parse_spec(test.spec)
+    observed = observe_pod(pod)
+    if deleted or observed.deleting:
+        finish(test, spec, observed, Lost("the pod was deleted before the run was judged"), ctx)
+        return
+    judgement = judge(spec.judge_when, observed)
+    if judgement.ready:
+        finish(test, spec, observed, Judged(judgement.unreachable), ctx)
+
+
+def on_deadline(namespace: str, name: str, ctx: Context) -> None:
+    """A run passed its deadline: judge the pod as it stood then.
+
+    The deadline may be noticed late (the operator or the API server was down). A pod whose judging
+    condition was met by the deadline, by the pod's own timestamps, gets its normal verdict; TimedOut
+    means the condition was not met in time.
+    """
+    try:
+        test = TestState.read(ctx.api.get_test(namespace, name))
+    except NotFound:
+        return
+    status = test.status
+    if not status.running or status.deadline is None or status.deadline > times.now():
+        return
+    spec = parse_spec(test.spec)
+    try:
+        pod = observe_pod(ctx.api.get_pod(namespace, str(status.pod_name)))
+    except NotFound:
+        finish(test, spec, None, Lost("the pod disappeared before the run was judged"), ctx)
+        return
+    judgement = judge(spec.judge_when, pod)
+    reached = met_at(spec.judge_when, pod)
+    if judgement.ready and (reached is None or reached <= status.deadline):
+        finish(test, spec, pod, Judged(judgement.unreachable), ctx)
+    else:
+        finish(test, spec, pod, TimedOut(), ctx)
+
+
+def resume(namespace: str, name: str, ctx: Context) -> None:
+    """After an operator restart, for a test whose run was in progress: end it if its pod is gone.
+
+    A pod that exists is followed by the pod watch, whose first listing delivers it.
+    """
+    try:
+        test = TestState.read(ctx.api.get_test(namespace, name))
+    except NotFound:
+        return
+    if not test.status.running:
+        return
+    try:
+        ctx.api.get_pod(namespace, str(test.status.pod_name))
+    except NotFound:
+        spec = parse_spec(test.spec)
+        finish(test, spec, None, Lost("the pod was gone when the operator resumed"), ctx)
+
+
+def restore_metrics(test: TestState, ctx: Context) -> None:
+    """After a restart: the last verdict and the interval come back from the test itself."""
+    status = test.status
+    if status.finished and status.result is not None and status.completion_time is not None:
+        ctx.metrics.restore(test.namespace, test.name, status.result, status.completion_time.timestamp())
+    with contextlib.suppress(InvalidSpecError):  # its status already says InvalidSpec
+        ctx.metrics.set_interval(test.namespace, test.name, parse_spec(test.spec).interval_seconds)
+
+
+def _read_logs(namespace: str, pod: PodObservation, ctx: Context) -> dict[LogRequest, str | None]:
+    return {
+        request: ctx.api.read_log(namespace, pod.name, request.container, previous=request.previous)
+        for request in logs_needed(pod)
+    }
+
+
+def judge_run(
+    namespace: str,
     spec: LifecycleTestSpec,
+    run: int,
     pod: PodObservation | None,
+    ending: Ending,
     ctx: Context,
-    *,
-    timed_out: bool = False,
-    unreachable: str | None = None,
-    lost: str | None = None,
+) -> RunOutcome:
+    """Read what the pod's containers recorded and judge the run: the pure pipeline, fed by the API."""
+    if pod is None or isinstance(ending, Lost):
+        reason, message = outcome_reason([], ending)
+        return RunOutcome(run, reason, message, node_name=pod.node_name if pod else None)
+    records = collect_records(pod, _read_logs(namespace, pod, ctx))
+    timeline = build_timeline(r.text for r in records)
+    verdicts = evaluate(spec.expectations, timeline, pod)
+    explained = inconclusive(spec, timeline, verdicts) if isinstance(ending, Judged) else None
+    reason, message = outcome_reason(verdicts, ending, explained)
+    evidence = [f"{r.container}: {r.source.value}" for r in records]
+    return RunOutcome(run, reason, message, verdicts, timeline, evidence, pod.node_name)
+
+
+def finish(
+    test: TestState, spec: LifecycleTestSpec, pod: PodObservation | None, ending: Ending, ctx: Context
 ) -> None:
     """Judge the run and write its verdict, unless another finisher got there first."""
-    meta = test["metadata"]
-    namespace, name = meta["namespace"], meta["name"]
-    status = test.get("status") or {}
-    run = int(status.get("run") or 0)
-    if pod is not None and lost is None:
-        logs = _read_logs(namespace, pod)
-        records = collect_records(pod, logs)
-        timeline = build_timeline(r.text for r in records)
-        verdicts = evaluate(spec.expectations, timeline, pod)
-        reason, message = outcome_reason(verdicts, unreachable, timed_out)
-        evidence = [f"{r.container}: {r.source.value}" for r in records]
-        node = pod.node_name
-    else:
-        timeline, verdicts, evidence, node = build_timeline([]), [], [], None
-        reason, message = c.REASON_POD_LOST, lost or "the pod was lost"
-    outcome = RunOutcome(run, reason, message, verdicts, timeline, evidence, node)
-
+    namespace, name = test.namespace, test.name
+    outcome = judge_run(namespace, spec, test.status.run, pod, ending, ctx)
+    if outcome.reason == c.REASON_INCONCLUSIVE and test.status.attempt < ctx.settings.max_attempts:
+        _retry(test, outcome, ctx)
+        return
+    current = test
     for _ in range(FINISH_ATTEMPTS):
-        patch = run_finished(status, outcome, status.get("observedGeneration"), _now())
+        patch = run_finished(current.status, outcome, current.status.observed_generation, times.now())
         try:
-            kube.patch_test_status(namespace, name, patch, resource_version=meta["resourceVersion"])
+            ctx.api.patch_test_status(namespace, name, patch, resource_version=current.resource_version)
             break
-        except kube.Conflict:
-            # Something else wrote the test since we read it (kopf's annotations, or another finisher).
-            current = _current_run(namespace, name, str(status.get("podName")))
-            if current is None:
+        except Conflict:
+            # Something else wrote the test since we read it (a user's label, or another finisher).
+            latest = _current_run(namespace, name, str(test.status.pod_name), ctx)
+            if latest is None:
                 return  # the run was finished or superseded meanwhile
-            meta, status = current["metadata"], current.get("status") or {}
+            current = latest
     else:
-        raise kube.Transient(f"could not write the verdict of {namespace}/{name} run {run}: kept conflicting")
+        raise Transient(
+            f"could not write the verdict of {namespace}/{name} run {outcome.run}: kept conflicting"
+        )
 
-    started = parse_time(status.get("startTime"))
+    started = current.status.start_time
     finished_at = time.time()
     duration = finished_at - started.timestamp() if started else 0.0
     ctx.metrics.record_run(namespace, name, outcome, duration, finished_at)
-    log.info("%s/%s run %d: %s (%s) %s", namespace, name, run, outcome.result, reason, message)
+    log.info(
+        "%s/%s run %d: %s (%s) %s",
+        namespace,
+        name,
+        outcome.run,
+        outcome.result,
+        outcome.reason,
+        outcome.message,
+    )
+    event_type = "Normal" if outcome.passed else "Warning"
+    _event(ctx, test, event_type, outcome.reason, f"run {outcome.run}: {outcome.message}")
+    pod_name = pod.name if pod is not None else test.status.pod_name
     retention = spec.pod_retention or ctx.settings.default_retention
-    pod_to_delete = pod.name if pod is not None else status.get("podName")
-    if pod_to_delete and lost is None and not _retain(retention, outcome.passed):
-        kube.delete_pod(namespace, pod_to_delete)
+    if pod_name and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
+        ctx.api.delete_pod(namespace, pod_name)
 
 
-def due_rerun(body: dict[str, Any], now: datetime) -> bool:
-    """Whether a finished test with an interval is due for its next run (pure)."""
-    status = body.get("status") or {}
-    interval = (body.get("spec") or {}).get("intervalSeconds")
-    finished = parse_time(status.get("completionTime"))
-    if not interval or finished is None or status.get("result") in {c.RESULT_RUNNING, c.RESULT_ERROR}:
-        return False
-    return now >= finished + timedelta(seconds=int(interval))
+def _retry(test: TestState, outcome: RunOutcome, ctx: Context) -> None:
+    """An inconclusive run is run again, as the next run, until the attempts run out."""
+    ctx.metrics.retries.labels(test.namespace, test.name).inc()
+    log.info(
+        "%s/%s run %d (attempt %d) is inconclusive; running it again: %s",
+        test.namespace,
+        test.name,
+        outcome.run,
+        test.status.attempt,
+        outcome.message,
+    )
+    start_run(test.namespace, test.name, ctx, after_run=outcome.run, retry_reason=outcome.message)

@@ -34,6 +34,23 @@ class Settings(BaseModel):
     health_port: int = Field(8081, ge=0, le=65535, description="0 turns kopf's liveness endpoint off.")
     peering: str = Field("", description="kopf peering name for several replicas; empty runs standalone.")
     log_format: Literal["plain", "json"] = "plain"
+    max_runs_per_node: int = Field(
+        0,
+        ge=0,
+        le=1000,
+        description="Runs whose pods may be on one node at once; more are queued. 0 derives it from each "
+        "node: 8 per allocatable core, at most half its pod capacity, at most 32.",
+    )
+    max_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Attempts at a verdict when a run is inconclusive (the node's load broke the case's "
+        "own timing) before it is reported Inconclusive.",
+    )
+    nodes_refresh_seconds: float = Field(
+        30.0, gt=0, le=3600, description="How often the nodes are listed to know how many runs they take."
+    )
     scheduler_tick_seconds: float = Field(
         2.0, gt=0, le=60, description="How often deadlines and re-run intervals are checked."
     )

@@ -1,4 +1,4 @@
-"""From a run's outcome to the status of its LifecycleTest (pure).
+"""From a run's start, queueing and outcome to the status of its LifecycleTest (pure).
 
 Every function returns the body of a JSON merge patch for the status subresource: lists are replaced
 whole, and None removes a field.
@@ -6,102 +6,59 @@ whole, and None removes a field.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from lifecycle_operator import constants as c
-from lifecycle_operator.api import (
-    Condition,
-    ExpectationResult,
-    RunRecord,
-    TimelineEvent,
+from lifecycle_operator.api import Condition, ExpectationResult, RunRecord, TimelineEvent
+from lifecycle_operator.api.status import (
+    MAX_CONDITION_MESSAGE,
+    MAX_EXPECTATION_MESSAGE,
+    MAX_HISTORY,
+    MAX_MALFORMED_LINE,
+    MAX_MALFORMED_SAMPLE,
+    MAX_TIMELINE,
 )
-from lifecycle_operator.api.status import MAX_HISTORY, MAX_TIMELINE
+from lifecycle_operator.outcome import RunOutcome
+from lifecycle_operator.state import StatusView
 from lifecycle_operator.timeline import Timeline
-from lifecycle_operator.verdicts import Verdict
+from lifecycle_operator.times import format_time
 
 Patch = dict[str, Any]
+ConditionState = tuple[str, str, str]  # status, reason, message
 
-
-def rfc3339(t: datetime) -> str:
-    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class RunOutcome:
-    """Everything known when a run ends."""
-
-    run: int
-    reason: str
-    message: str
-    verdicts: list[Verdict] = field(default_factory=list)
-    timeline: Timeline = field(default_factory=Timeline)
-    evidence: list[str] = field(default_factory=list)
-    node_name: str | None = None
-
-    @property
-    def passed_count(self) -> int:
-        return sum(1 for v in self.verdicts if v.passed)
-
-    @property
-    def passed(self) -> bool:
-        return self.reason == c.REASON_EXPECTATIONS_MET
-
-    @property
-    def result(self) -> str:
-        if self.passed:
-            return c.RESULT_PASSED
-        if self.reason in {c.REASON_INVALID_SPEC}:
-            return c.RESULT_ERROR
-        return c.RESULT_FAILED
-
-
-def outcome_reason(verdicts: list[Verdict], unreachable: str | None, timed_out: bool) -> tuple[str, str]:
-    """The Succeeded condition's reason and message for a judged run."""
-    failed = [v for v in verdicts if not v.passed]
-    if timed_out:
-        return c.REASON_TIMED_OUT, "the judging condition was not met before the timeout"
-    if unreachable is not None:
-        return c.REASON_EXPECTATIONS_FAILED, unreachable
-    if failed:
-        names = "; ".join(f"{v.expectation.describe()}: {v.message}" for v in failed[:3])
-        more = f" (and {len(failed) - 3} more)" if len(failed) > 3 else ""
-        return c.REASON_EXPECTATIONS_FAILED, f"{len(failed)} of {len(verdicts)} failed: {names}{more}"
-    return c.REASON_EXPECTATIONS_MET, f"all {len(verdicts)} expectations were met"
+TRUE: Final = "True"
+FALSE: Final = "False"
+UNKNOWN: Final = "Unknown"
 
 
 def set_condition(
     conditions: list[dict[str, Any]],
     type_: str,
-    status: str,
-    reason: str,
-    message: str,
+    state: ConditionState,
     generation: int | None,
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Replace the condition of this type; its lastTransitionTime moves only when its status changes."""
+    status, reason, message = state
     previous = next((x for x in conditions if x.get("type") == type_), None)
-    changed = previous is None or previous.get("status") != status
+    unchanged = previous is not None and previous.get("status") == status
     condition = Condition(
         type=type_,
         status=status,
         reason=reason,
-        message=message[:32768],
+        message=message[:MAX_CONDITION_MESSAGE],
         observed_generation=generation,
-        last_transition_time=rfc3339(now)
-        if changed or previous is None
-        else str(previous.get("lastTransitionTime")),
+        last_transition_time=str(previous.get("lastTransitionTime"))
+        if unchanged and previous is not None
+        else format_time(now),
     )
     kept = [x for x in conditions if x.get("type") != type_]
     return [*kept, condition.model_dump(by_alias=True, exclude_none=True)]
 
 
-ConditionState = tuple[str, str, str]  # status, reason, message
-
-
 def _conditions(
-    status: dict[str, Any],
+    status: StatusView,
     generation: int | None,
     now: datetime,
     *,
@@ -109,38 +66,67 @@ def _conditions(
     succeeded: ConditionState,
 ) -> list[dict[str, Any]]:
     """Both of our conditions, set together: every status change moves Running and Succeeded at once."""
-    conditions = list(status.get("conditions") or [])
-    for type_, (state, reason, message) in (
-        (c.CONDITION_RUNNING, running),
-        (c.CONDITION_SUCCEEDED, succeeded),
-    ):
-        conditions = set_condition(conditions, type_, state, reason, message, generation, now)
-    return conditions
+    conditions = list(status.conditions)
+    conditions = set_condition(conditions, c.CONDITION_RUNNING, running, generation, now)
+    return set_condition(conditions, c.CONDITION_SUCCEEDED, succeeded, generation, now)
 
 
-def run_started(
-    status: dict[str, Any], run: int, pod_name: str, generation: int | None, now: datetime, deadline: datetime
-) -> Patch:
+def run_queued(status: StatusView, run: int, generation: int | None, now: datetime, why: str) -> Patch:
+    """The run waits for a slot on its node; no pod exists yet, so no deadline runs yet."""
     conditions = _conditions(
         status,
         generation,
         now,
-        running=("True", c.REASON_RUN_STARTED, f"run {run} started pod {pod_name}"),
-        succeeded=("Unknown", c.REASON_RUN_STARTED, f"run {run} is in progress"),
+        running=(FALSE, c.REASON_QUEUED, f"run {run} is queued: {why}"),
+        succeeded=(UNKNOWN, c.REASON_QUEUED, f"run {run} is queued"),
+    )
+    return {
+        "observedGeneration": generation,
+        "result": c.RESULT_QUEUED,
+        "summary": None,
+        "queuedTime": format_time(now),
+        "deadline": None,
+        "conditions": conditions,
+    }
+
+
+def run_started(
+    status: StatusView,
+    run: int,
+    pod_name: str,
+    generation: int | None,
+    now: datetime,
+    deadline: datetime,
+    attempt: int = 1,
+    retry_reason: str | None = None,
+) -> Patch:
+    started = f"run {run} started pod {pod_name}"
+    if attempt > 1:
+        started += f" (attempt {attempt}; the last was inconclusive: {retry_reason})"
+    conditions = _conditions(
+        status,
+        generation,
+        now,
+        running=(TRUE, c.REASON_RUN_STARTED, started),
+        succeeded=(UNKNOWN, c.REASON_RUN_STARTED, f"run {run} is in progress"),
     )
     return {
         "observedGeneration": generation,
         "result": c.RESULT_RUNNING,
         "summary": None,
         "run": run,
+        "attempt": attempt,
         "podName": pod_name,
         "nodeName": None,
-        "startTime": rfc3339(now),
+        "startTime": format_time(now),
+        "queuedTime": None,
         "completionTime": None,
-        "deadline": rfc3339(deadline),
+        "deadline": format_time(deadline),
         "expectations": [],
         "timeline": [],
         "timelineTruncated": False,
+        "malformedLines": None,
+        "malformedSample": None,
         "evidence": [],
         "conditions": conditions,
     }
@@ -157,16 +143,16 @@ def _timeline(t: Timeline) -> tuple[list[dict[str, Any]], bool]:
     return dumped, len(t.events) > MAX_TIMELINE
 
 
-def run_finished(status: dict[str, Any], outcome: RunOutcome, generation: int | None, now: datetime) -> Patch:
+def run_finished(status: StatusView, outcome: RunOutcome, generation: int | None, now: datetime) -> Patch:
     conditions = _conditions(
         status,
         generation,
         now,
-        running=("False", c.REASON_RUN_FINISHED, f"run {outcome.run} finished"),
-        succeeded=("True" if outcome.passed else "False", outcome.reason, outcome.message),
+        running=(FALSE, c.REASON_RUN_FINISHED, f"run {outcome.run} finished"),
+        succeeded=(TRUE if outcome.passed else FALSE, outcome.reason, outcome.message),
     )
     total = len(outcome.verdicts)
-    summary = f"{outcome.passed_count}/{total}"
+    start_time = format_time(status.start_time) if status.start_time else None
     record = RunRecord(
         run=outcome.run,
         result=outcome.result,
@@ -174,49 +160,53 @@ def run_finished(status: dict[str, Any], outcome: RunOutcome, generation: int | 
         passed=outcome.passed_count,
         total=total,
         node_name=outcome.node_name,
-        start_time=status.get("startTime"),
-        completion_time=rfc3339(now),
+        start_time=start_time,
+        completion_time=format_time(now),
     ).model_dump(by_alias=True, exclude_none=True)
-    history = [h for h in status.get("history") or [] if h.get("run") != outcome.run]
+    history = [h for h in status.history if h.get("run") != outcome.run]
     timeline, truncated = _timeline(outcome.timeline)
     results = [
         ExpectationResult(
             type=v.expectation.type.value,
             description=v.expectation.describe(),
             passed=v.passed,
-            message=v.message[:1024],
+            message=v.message[:MAX_EXPECTATION_MESSAGE],
         ).model_dump(by_alias=True)
         for v in outcome.verdicts
     ]
+    malformed = outcome.timeline.malformed
     return {
         "observedGeneration": generation,
         "result": outcome.result,
-        "summary": summary,
+        "summary": f"{outcome.passed_count}/{total}",
         "run": outcome.run,
         "nodeName": outcome.node_name,
-        "completionTime": rfc3339(now),
+        "completionTime": format_time(now),
         "deadline": None,
         "expectations": results,
         "timeline": timeline,
         "timelineTruncated": truncated,
+        "malformedLines": len(malformed) or None,
+        "malformedSample": [line[:MAX_MALFORMED_LINE] for line in malformed[:MAX_MALFORMED_SAMPLE]] or None,
         "evidence": outcome.evidence,
         "history": [*history, record][-MAX_HISTORY:],
         "conditions": conditions,
     }
 
 
-def invalid_spec(status: dict[str, Any], generation: int | None, message: str, now: datetime) -> Patch:
+def invalid_spec(status: StatusView, generation: int | None, message: str, now: datetime) -> Patch:
     conditions = _conditions(
         status,
         generation,
         now,
-        running=("False", c.REASON_INVALID_SPEC, "no run: the spec is invalid"),
-        succeeded=("False", c.REASON_INVALID_SPEC, message),
+        running=(FALSE, c.REASON_INVALID_SPEC, "no run: the spec is invalid"),
+        succeeded=(FALSE, c.REASON_INVALID_SPEC, message),
     )
     return {
         "observedGeneration": generation,
         "result": c.RESULT_ERROR,
         "summary": None,
+        "queuedTime": None,
         "deadline": None,
         "conditions": conditions,
     }

@@ -7,9 +7,17 @@ dropped. Events are ordered by uptime, which has hundredths of a second; ties ke
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from typing import Final
+
+from lifecycle_operator.times import from_unix
+
+# A line's numbers must be plausible: unix seconds before 2100, uptime under ~30 years. Any command can
+# print any line (a hostile image, a broken shell), and nan, inf or 1e20 must not get further.
+MAX_WALL: Final = 4_102_444_800
+MAX_UPTIME: Final = 1e9
 
 
 @dataclass(frozen=True, order=False)
@@ -20,13 +28,9 @@ class Event:
     verb: str
     detail: str | None = None
 
-    def line(self) -> str:
-        tail = f" {self.detail}" if self.detail else ""
-        return f"{self.wall} {self.uptime:.2f} {self.subject} {self.verb}{tail}"
-
     @property
     def time(self) -> str:
-        return datetime.fromtimestamp(self.wall, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return from_unix(self.wall)
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,7 @@ class Timeline:
 
 
 def parse_line(line: str) -> Event | None:
-    """One event, or None when the line is not one (for example, cut by truncation)."""
+    """One event, or None when the line is not one (cut by truncation, or not ours at all)."""
     fields = line.split(maxsplit=4)
     if len(fields) < 4:
         return None
@@ -67,6 +71,8 @@ def parse_line(line: str) -> Event | None:
         wall = int(fields[0])
         uptime = float(fields[1])
     except ValueError:
+        return None
+    if not (0 <= wall <= MAX_WALL and math.isfinite(uptime) and 0 <= uptime <= MAX_UPTIME):
         return None
     return Event(wall, uptime, fields[2], fields[3], fields[4] if len(fields) > 4 else None)
 

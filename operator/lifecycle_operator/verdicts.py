@@ -1,19 +1,33 @@
 """Evaluate expectations against the timeline and the pod: the upstream helper set, as pure functions.
 
-Each check returns (passed, message); the message says what was seen, in either case.
+Each check returns what it saw: passed or not, a message that says what was seen in either case, and,
+when it failed because a subject never logged an event, which one (margins.py reads that).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from lifecycle_operator.api import Expectation, ExpectationType
 from lifecycle_operator.instrumentation import Verb
 from lifecycle_operator.observation import ContainerObservation, PodObservation
 from lifecycle_operator.timeline import Timeline
 
-Outcome = tuple[bool, str]
+
+class Missing(NamedTuple):
+    """An event a check needed and did not find: `subject` never logged `verb` (after `after`, if set)."""
+
+    subject: str
+    verb: str
+    after: int = -1
+
+
+class Outcome(NamedTuple):
+    passed: bool
+    message: str
+    missing: Missing | None = None
 
 
 @dataclass(frozen=True)
@@ -21,24 +35,29 @@ class Verdict:
     expectation: Expectation
     passed: bool
     message: str
+    missing: Missing | None = None
 
 
 def _starts(t: Timeline, name: str) -> Outcome:
     if t.find(name, Verb.STARTED) == -1:
-        return False, f"{name} never logged Started; saw {t.render(name)}"
-    return True, f"{name} started; saw {t.render(name)}"
+        return Outcome(
+            False, f"{name} never logged Started; saw {t.render(name)}", Missing(name, Verb.STARTED)
+        )
+    return Outcome(True, f"{name} started; saw {t.render(name)}")
 
 
 def _doesnt_start(t: Timeline, name: str) -> Outcome:
     if t.find(name, Verb.STARTED) != -1:
-        return False, f"{name} logged Started, but was expected not to; saw {t.render(name)}"
-    return True, f"{name} never logged Started; saw {t.render(name)}"
+        return Outcome(False, f"{name} logged Started, but was expected not to; saw {t.render(name)}")
+    return Outcome(True, f"{name} never logged Started; saw {t.render(name)}")
 
 
 def _exits(t: Timeline, name: str) -> Outcome:
     if t.find(name, Verb.EXITING) == -1:
-        return False, f"{name} never logged Exiting; saw {t.render(name)}"
-    return True, f"{name} exited; saw {t.render(name)}"
+        return Outcome(
+            False, f"{name} never logged Exiting; saw {t.render(name)}", Missing(name, Verb.EXITING)
+        )
+    return Outcome(True, f"{name} exited; saw {t.render(name)}")
 
 
 def _then_starts(t: Timeline, first: str, first_verb: Verb, then: str) -> Outcome:
@@ -46,26 +65,36 @@ def _then_starts(t: Timeline, first: str, first_verb: Verb, then: str) -> Outcom
     (Exiting), as upstream. Searching after `first`'s event makes one name work too: a restart."""
     anchor = t.find(first, first_verb)
     if anchor == -1:
-        return False, f"{first} never logged {first_verb}; saw {t.render(first)}"
+        return Outcome(
+            False, f"{first} never logged {first_verb}; saw {t.render(first)}", Missing(first, first_verb)
+        )
     later = t.find(then, Verb.STARTING, anchor + 1)
     if later == -1:
-        return False, f"{then} did not log Starting after {first} {first_verb}; saw {t.render()}"
-    return True, (
-        f"{first} {first_verb}@{t.events[anchor].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}"
+        return Outcome(
+            False,
+            f"{then} did not log Starting after {first} {first_verb}; saw {t.render()}",
+            Missing(then, Verb.STARTING, anchor),
+        )
+    return Outcome(
+        True,
+        f"{first} {first_verb}@{t.events[anchor].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
     )
 
 
 def _doesnt_start_after(t: Timeline, name: str, other: str) -> Outcome:
     other_starting = t.find(other, Verb.STARTING)
     if other_starting == -1:
-        return False, f"{other} never logged Starting; saw {t.render(other)}"
+        return Outcome(
+            False, f"{other} never logged Starting; saw {t.render(other)}", Missing(other, Verb.STARTING)
+        )
     late = t.find(name, Verb.STARTED, other_starting + 1)
     if late != -1:
-        return False, (
+        return Outcome(
+            False,
             f"{name} Started@{t.events[late].uptime:.2f}, after {other} "
-            f"Starting@{t.events[other_starting].uptime:.2f}"
+            f"Starting@{t.events[other_starting].uptime:.2f}",
         )
-    return True, f"{name} did not start after {other} Starting@{t.events[other_starting].uptime:.2f}"
+    return Outcome(True, f"{name} did not start after {other} Starting@{t.events[other_starting].uptime:.2f}")
 
 
 def _run_together(t: Timeline, a: str, b: str) -> Outcome:
@@ -75,32 +104,38 @@ def _run_together(t: Timeline, a: str, b: str) -> Outcome:
     for name in (a, b):
         started, exited = t.find(name, Verb.STARTED), t.find(name, Verb.EXITING)
         if started == -1 or exited == -1:
-            return False, f"{name} did not both log Started and Exiting; saw {t.render(name)}"
+            verb = Verb.STARTED if started == -1 else Verb.EXITING
+            return Outcome(
+                False,
+                f"{name} did not both log Started and Exiting; saw {t.render(name)}",
+                Missing(name, verb),
+            )
         bounds[name] = (started, exited)
     (a_start, a_exit), (b_start, b_exit) = bounds[a], bounds[b]
     if b_start > a_exit:
-        return False, f"{b} started after {a} exited; saw {t.render()}"
+        return Outcome(False, f"{b} started after {a} exited; saw {t.render()}")
     if a_start > b_exit:
-        return False, f"{a} started after {b} exited; saw {t.render()}"
+        return Outcome(False, f"{a} started after {b} exited; saw {t.render()}")
     ev = t.events
-    return True, (
+    return Outcome(
+        True,
         f"{a} ran {ev[a_start].uptime:.2f}-{ev[a_exit].uptime:.2f}, "
-        f"{b} ran {ev[b_start].uptime:.2f}-{ev[b_exit].uptime:.2f}: they overlapped"
+        f"{b} ran {ev[b_start].uptime:.2f}-{ev[b_exit].uptime:.2f}: they overlapped",
     )
 
 
 def _has_restarted(t: Timeline, name: str) -> Outcome:
     starts = t.count(name, Verb.STARTING)
     if starts < 2:
-        return False, f"{name} logged Starting {starts} time(s); a restart needs 2 or more"
-    return True, f"{name} logged Starting {starts} times"
+        return Outcome(False, f"{name} logged Starting {starts} time(s); a restart needs 2 or more")
+    return Outcome(True, f"{name} logged Starting {starts} times")
 
 
 def _has_not_restarted(t: Timeline, name: str) -> Outcome:
     starts = t.count(name, Verb.STARTING)
     if starts != 1:
-        return False, f"{name} logged Starting {starts} time(s); expected exactly 1"
-    return True, f"{name} logged Starting once"
+        return Outcome(False, f"{name} logged Starting {starts} time(s); expected exactly 1")
+    return Outcome(True, f"{name} logged Starting once")
 
 
 def _status(pod: PodObservation, name: str) -> ContainerObservation | None:
@@ -110,34 +145,34 @@ def _status(pod: PodObservation, name: str) -> ContainerObservation | None:
 def _restart_count_at_least(pod: PodObservation, name: str, count: int) -> Outcome:
     c = _status(pod, name)
     if c is None:
-        return False, f"{name} has no container status"
-    return c.restart_count >= count, f"{name} restartCount is {c.restart_count}"
+        return Outcome(False, f"{name} has no container status")
+    return Outcome(c.restart_count >= count, f"{name} restartCount is {c.restart_count}")
 
 
 def _waiting_reason(pod: PodObservation, name: str, reason: str) -> Outcome:
     c = _status(pod, name)
     if c is None:
-        return False, f"{name} has no container status"
+        return Outcome(False, f"{name} has no container status")
     if c.waiting_reason == reason:
-        return True, f"{name} is waiting with reason {reason}"
+        return Outcome(True, f"{name} is waiting with reason {reason}")
     seen = f"waiting with reason {c.waiting_reason}" if c.waiting_reason else "not waiting"
-    return False, f"{name} is {seen}"
+    return Outcome(False, f"{name} is {seen}")
 
 
 def _terminated_with(pod: PodObservation, name: str, exit_code: int | None, reason: str | None) -> Outcome:
     c = _status(pod, name)
     if c is None:
-        return False, f"{name} has no container status"
+        return Outcome(False, f"{name} has no container status")
     term = c.terminated or c.last_terminated
     if term is None:
-        return False, f"{name} has not terminated"
+        return Outcome(False, f"{name} has not terminated")
     seen = f"{name} terminated with exit code {term.exit_code}, reason {term.reason}"
     ok = (exit_code is None or term.exit_code == exit_code) and (reason is None or term.reason == reason)
-    return ok, seen
+    return Outcome(ok, seen)
 
 
 def _pod_phase(pod: PodObservation, phase: str) -> Outcome:
-    return pod.phase == phase, f"pod phase is {pod.phase}"
+    return Outcome(pod.phase == phase, f"pod phase is {pod.phase}")
 
 
 def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from clustertools import GROUP_PLURAL, ROOT, TEST_IMAGE, kubectl_json, wait_for
+from clustertools import GROUP_PLURAL, ROOT, TERMINAL_RESULTS, TEST_IMAGE, kubectl, kubectl_json, wait_for
 
 NAMESPACE_PREFIX = "e2e-"
 
@@ -24,9 +24,19 @@ def verdict(namespace: str, name: str) -> dict[str, Any] | None:
     """The test's status once its run has a verdict, else None."""
     obj = kubectl_json(GROUP_PLURAL, name, "-n", namespace)
     status: dict[str, Any] = obj.get("status") or {}
-    if status.get("result") in {"Passed", "Failed", "Error"}:
+    if status.get("result") in TERMINAL_RESULTS:
         return status
     return None
+
+
+def pods(namespace: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = kubectl_json("pods", "-n", namespace)["items"]
+    return items
+
+
+def pod_exists(namespace: str, name: str) -> bool:
+    """Whether the pod is still there (a pod being deleted is, until the kubelet confirms)."""
+    return bool(kubectl("get", "pod", name, "-n", namespace, "--ignore-not-found", "-o", "name").strip())
 
 
 def condition(status: dict[str, Any], type_: str) -> dict[str, Any]:

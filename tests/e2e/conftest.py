@@ -14,24 +14,20 @@ from pathlib import Path
 import pytest
 from cluster import NAMESPACE_PREFIX, Operator
 
-from clustertools import ROOT, kubectl, kubectl_result
+from clustertools import GROUP_PLURAL, ROOT, kubectl, kubectl_result
 
-CRD = ROOT / "crds" / "lifecycletests.lifecycle.conformance.dev.yaml"
+CRD = ROOT / "crds" / f"{GROUP_PLURAL}.yaml"
 
 
 @pytest.fixture(scope="session")
-def cluster() -> None:
-    if not os.environ.get("KUBECONFIG"):
-        pytest.fail("KUBECONFIG is not set: bring the local cluster up with hack/localcluster/up.sh")
-    kubectl("get", "--raw", "/readyz")
+def crd(cluster: None) -> None:
+    """The LifecycleTest CRD from crds/ installed on the cluster (tests/conftest.py's `cluster`)."""
     kubectl("apply", "-f", str(CRD))
-    kubectl(
-        "wait", "--for=condition=Established", "--timeout=60s", "crd/lifecycletests.lifecycle.conformance.dev"
-    )
+    kubectl("wait", "--for=condition=Established", "--timeout=60s", f"crd/{GROUP_PLURAL}")
 
 
 @pytest.fixture(scope="session")
-def operator(cluster: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
+def operator(crd: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Operator]:
     log_dir = Path(os.environ.get("LCO_E2E_LOG_DIR") or tmp_path_factory.mktemp("operator"))
     log_dir.mkdir(parents=True, exist_ok=True)
     op = Operator(log_dir)
@@ -41,7 +37,7 @@ def operator(cluster: None, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def make_namespace(cluster: None) -> Iterator[Callable[[str], str]]:
+def make_namespace(crd: None) -> Iterator[Callable[[str], str]]:
     """Make a fresh namespace, labelled for the Pod Security "restricted" level."""
     made: list[str] = []
 

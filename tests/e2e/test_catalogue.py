@@ -6,22 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-import yaml
 from cluster import Operator, condition, verdict
 
-from clustertools import kubectl, metric, wait_for
+from clustertools import apply_test, lifecycle_test, metric, wait_for
 
 pytestmark = pytest.mark.e2e
-
-
-def lifecycle_test(name: str, spec: dict[str, Any]) -> str:
-    doc = {
-        "apiVersion": "lifecycle.conformance.dev/v1alpha1",
-        "kind": "LifecycleTest",
-        "metadata": {"name": name},
-        "spec": spec,
-    }
-    return yaml.safe_dump(doc)
 
 
 def test_a_sidecar_runs_with_the_pod_and_stops_after_it(
@@ -53,7 +42,7 @@ def test_a_sidecar_runs_with_the_pod_and_stops_after_it(
             {"type": "PodPhase", "phase": "Succeeded"},
         ],
     }
-    kubectl("apply", "-n", ns, "-f", "-", stdin=lifecycle_test("sidecar", spec))
+    apply_test(ns, lifecycle_test("sidecar", spec))
     status = wait_for("the verdict", lambda: verdict(ns, "sidecar"), timeout=180, interval=2)
     failed = [e for e in status["expectations"] if not e["passed"]]
     assert status["result"] == "Passed", f"{condition(status, 'Succeeded')}; failed: {failed}"
@@ -68,7 +57,7 @@ def test_an_interval_runs_the_test_again(operator: Operator, make_namespace: Cal
         "pod": {"containers": [{"name": "regular-1", "behavior": {"delaySeconds": 1}}]},
         "expectations": [{"type": "Exits", "container": "regular-1"}],
     }
-    kubectl("apply", "-n", ns, "-f", "-", stdin=lifecycle_test("interval", spec))
+    apply_test(ns, lifecycle_test("interval", spec))
 
     def second_run() -> dict[str, Any] | None:
         status = verdict(ns, "interval")

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import Operator, condition, verdict
+from cluster import Operator, condition, pod_exists, verdict
 
 from clustertools import EXAMPLES, kubectl, kubectl_json, metric, wait_for
 
@@ -91,11 +91,17 @@ def test_a_wrong_expectation_fails_naming_it(name: str, runs: dict[str, tuple[st
     assert description in succeeded["message"]
     failed = [e["description"] for e in status["expectations"] if not e["passed"]]
     assert failed == [description]
-    # A failed run's pod is deleted too, by default (LCO_KEEP_FAILED_PODS is off).
     out = kubectl(
         "wait", "-n", namespace, "--for=condition=Succeeded=False", "--timeout=10s", f"lifecycletest/{name}"
     )
     assert "condition met" in out
+    # A failed run's pod is deleted too, by default (LCO_KEEP_FAILED_PODS is off, no podRetention).
+    pod = status["podName"]
+    wait_for(
+        f"{name}'s failed pod {pod} to be deleted",
+        lambda: True if not pod_exists(namespace, pod) else None,
+        timeout=30,
+    )
 
 
 def test_get_lifecycletests_shows_the_verdicts(runs: dict[str, tuple[str, dict[str, Any]]]) -> None:

@@ -2,7 +2,7 @@
 
 Needs the local cluster (hack/localcluster/up.sh; KUBECONFIG set), helm (LCO_HELM, or what
 `hack/install-helm.sh --check` prints) and root (the image build uses buildah and debootstrap). Without a
-cluster these tests fail; they never skip.
+cluster these tests fail; they never skip. The `cluster` and `helm` fixtures are tests/conftest.py's.
 
 LCO_INCLUSTER_HOST_NETWORK=1 installs the chart with hostNetwork, for a cluster whose pods cannot reach the
 API server through the kubernetes Service (hack/localcluster's pods can: kube-proxy DNATs the Service to the
@@ -16,17 +16,26 @@ import subprocess
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import yaml
 
-from clustertools import EXAMPLES, ROOT, TEST_IMAGE, kubectl, kubectl_json, run, wait_for
+from clustertools import (
+    EXAMPLES,
+    ROOT,
+    TERMINAL_RESULTS,
+    TEST_IMAGE,
+    kubectl,
+    kubectl_json,
+    run,
+    wait_for,
+)
 from incluster import (
     CHART,
     IMAGE_REPOSITORY,
     OPERATOR_NAMESPACE,
     RELEASE,
-    TERMINAL_RESULTS,
     Release,
     exists,
     manifest_objects,
@@ -47,31 +56,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 def timed(what: str, started: float) -> None:
     REPORT.append(f"{what}: {time.monotonic() - started:.1f}s")
-
-
-@pytest.fixture(scope="session")
-def cluster() -> None:
-    if not os.environ.get("KUBECONFIG"):
-        pytest.fail(
-            "KUBECONFIG is not set: bring the local cluster up with hack/localcluster/up.sh", pytrace=False
-        )
-    kubectl("get", "--raw", "/readyz")
-
-
-@pytest.fixture(scope="session")
-def helm() -> str:
-    configured = os.environ.get("LCO_HELM")
-    if configured:
-        return configured
-    check = subprocess.run(
-        ["bash", str(ROOT / "hack" / "install-helm.sh"), "--check"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if check.returncode != 0:
-        pytest.fail("helm is missing: run `bash hack/install-helm.sh` or set LCO_HELM", pytrace=False)
-    return check.stdout.strip()
 
 
 @pytest.fixture(scope="session")
@@ -142,14 +126,14 @@ def chart_values(image: str, watched: str, host_network: bool) -> dict[str, obje
 
 @pytest.fixture(scope="module")
 def release(
-    helm: str,
+    helm: Path,
     operator_image: str,
     watched_namespace: str,
     host_network: bool,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Release]:
     """The chart installed into lifecycle-system, watching watched_namespace, its Deployment Available."""
-    release = Release(RELEASE, OPERATOR_NAMESPACE, operator_image, [], helm)
+    release = Release(RELEASE, OPERATOR_NAMESPACE, operator_image, [], str(helm))
     if release.installed():  # left over from an interrupted run
         release.uninstall()
     made_namespace = not exists("namespace", OPERATOR_NAMESPACE, None)
@@ -162,10 +146,13 @@ def release(
         values = tmp_path_factory.mktemp("helm") / "values.yaml"
         values.write_text(yaml.safe_dump(chart_values(operator_image, watched_namespace, host_network)))
         started = time.monotonic()
-        run([helm, "install", RELEASE, str(CHART), "-n", OPERATOR_NAMESPACE, "-f", str(values)], timeout=180)
+        run(
+            [str(helm), "install", RELEASE, str(CHART), "-n", OPERATOR_NAMESPACE, "-f", str(values)],
+            timeout=180,
+        )
         timed("helm install", started)
         release.objects = manifest_objects(
-            run([helm, "get", "manifest", RELEASE, "-n", OPERATOR_NAMESPACE]), OPERATOR_NAMESPACE
+            run([str(helm), "get", "manifest", RELEASE, "-n", OPERATOR_NAMESPACE]), OPERATOR_NAMESPACE
         )
         started = time.monotonic()
         try:

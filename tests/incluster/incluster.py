@@ -21,7 +21,6 @@ CHART = ROOT / "charts" / "lifecycle-operator"
 IMAGE_REPOSITORY = "localhost/lifecycle-operator/operator"
 OPERATOR_NAMESPACE = "lifecycle-system"
 RELEASE = "lifecycle-operator"
-TERMINAL_RESULTS = frozenset({"Passed", "Failed", "Error"})
 
 
 def project_version() -> str:

@@ -38,6 +38,10 @@ CONTRACT_METRICS: Final = frozenset(
         "lifecycletest_expectation_failures_total",
         "lifecycletest_last_run_timestamp_seconds",
         "lifecycletest_interval_seconds",
+        "lifecycletest_inconclusive",
+        "lifecycletest_inconclusive_retries_total",
+        "lifecycle_operator_queued_runs",
+        "lifecycle_operator_active_runs",
         "lifecycle_operator_info",
     }
 )

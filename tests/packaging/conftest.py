@@ -2,39 +2,19 @@
 
 helm and promtool are required, not optional: when one is missing the tests fail and say how to install
 it (hack/install-helm.sh, hack/install-promtool.sh), because a packaging test that skips proves nothing.
+The `helm` fixture is tests/conftest.py's, shared with the in-cluster tier.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from chart_render import ALL_FEATURES, REPO, Rendered, helm_template, parse_documents
+from chart_render import ALL_FEATURES, Rendered, helm_template, parse_documents
 
 TOOLS_DIR = Path(os.environ.get("LCO_TOOLS_DIR", "/var/cache/lifecycle-operator/bin"))
-
-
-@pytest.fixture(scope="session")
-def helm() -> Path:
-    configured = os.environ.get("LCO_HELM")
-    if configured:
-        path = Path(configured)
-        if not os.access(path, os.X_OK):
-            pytest.fail(f"LCO_HELM={configured} is not an executable", pytrace=False)
-        return path
-    check = subprocess.run(
-        [str(REPO / "hack" / "install-helm.sh"), "--check"], capture_output=True, text=True, check=False
-    )
-    if check.returncode != 0:
-        pytest.fail(
-            "helm is missing: run `bash hack/install-helm.sh` (builds the pinned Helm from the Go module "
-            "proxy into the tools cache) or set LCO_HELM to a helm v3 binary",
-            pytrace=False,
-        )
-    return Path(check.stdout.strip())
 
 
 @pytest.fixture(scope="session")

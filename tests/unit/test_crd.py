@@ -8,7 +8,9 @@ import yaml
 
 from lifecycle_operator import constants as c
 from lifecycle_operator.crd import build_crd, crd_path, render_crd
-from lifecycle_operator.status_patch import RunOutcome, run_finished, run_started
+from lifecycle_operator.outcome import RunOutcome
+from lifecycle_operator.state import StatusView
+from lifecycle_operator.status_patch import invalid_spec, run_finished, run_queued, run_started
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -71,8 +73,10 @@ def test_status_patches_fit_the_status_schema() -> None:
     status_schema = schema()["properties"]["status"]["properties"]
     now = datetime(2026, 1, 1, tzinfo=UTC)
     for patch in (
-        run_started({}, 1, "p-run1", 1, now, now),
-        run_finished({}, RunOutcome(1, c.REASON_TIMED_OUT, "late"), 1, now),
+        run_queued(StatusView(), 1, 1, now, "no slot"),
+        run_started(StatusView(), 1, "p-run1", 1, now, now),
+        run_finished(StatusView(), RunOutcome(1, c.REASON_TIMED_OUT, "late"), 1, now),
+        invalid_spec(StatusView(), 1, "bad", now),
     ):
         for key in patch:
             assert key in status_schema, f"status.{key} is not in the CRD"

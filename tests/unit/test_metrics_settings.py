@@ -4,8 +4,8 @@ from prometheus_client import generate_latest
 from lifecycle_operator import constants as c
 from lifecycle_operator.api import Expectation
 from lifecycle_operator.metrics import Metrics
+from lifecycle_operator.outcome import RunOutcome
 from lifecycle_operator.settings import Settings, SettingsError, help_lines
-from lifecycle_operator.status_patch import RunOutcome
 from lifecycle_operator.verdicts import Verdict
 
 
@@ -33,7 +33,7 @@ def test_a_run_is_recorded() -> None:
 
 def test_forget_removes_a_tests_series() -> None:
     m = Metrics()
-    m.restore("ns", "t", True, 5.0)
+    m.restore("ns", "t", c.RESULT_PASSED, 5.0)
     m.set_interval("ns", "t", 3600)
     assert sample(m, "lifecycletest_interval_seconds", {"namespace": "ns", "name": "t"}) == 3600
     m.forget("ns", "t")

@@ -73,6 +73,12 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "DoesntStartAfter", "container": "init-1", "other": "init-2"}, SERIAL, True),
     ({"type": "DoesntStartAfter", "container": "regular-1", "other": "init-2"}, SERIAL, False),
     ({"type": "DoesntStartAfter", "container": "init-1", "other": "ghost"}, SERIAL, False),
+    # Started right after the other's Starting, with nothing between them.
+    (
+        {"type": "DoesntStartAfter", "container": "b", "other": "a"},
+        "1 1.00 a Starting\n1 1.01 b Started\n",
+        False,
+    ),
     ({"type": "RunTogether", "container": "regular-1", "other": "PostStart-regular-1"}, SERIAL, True),
     ({"type": "RunTogether", "container": "init-1", "other": "init-2"}, SERIAL, False),
     ({"type": "RunTogether", "container": "init-2", "other": "init-1"}, SERIAL, False),
@@ -80,6 +86,8 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "HasRestarted", "container": "init-1"}, SERIAL, False),
     ({"type": "HasNotRestarted", "container": "init-1"}, SERIAL, True),
     ({"type": "HasNotRestarted", "container": "r"}, RESTARTS, False),
+    # A container that never started has not "run once without a restart" either.
+    ({"type": "HasNotRestarted", "container": "ghost"}, SERIAL, False),
     ({"type": "RestartCountAtLeast", "container": "r", "count": 3}, "", True),
     ({"type": "RestartCountAtLeast", "container": "r", "count": 4}, "", False),
     ({"type": "RestartCountAtLeast", "container": "ghost", "count": 0}, "", False),
@@ -98,7 +106,7 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ("raw", "text", "passes"), CASES, ids=lambda x: str(x)[:60] if isinstance(x, dict) else ""
 )
 def test_expectation(raw: dict[str, Any], text: str, passes: bool) -> None:
-    passed, message = check(Expectation.model_validate(raw), timeline(text), POD)
+    passed, message, _ = check(Expectation.model_validate(raw), timeline(text), POD)
     assert passed is passes, message
     assert message
 
@@ -113,7 +121,7 @@ def test_every_type_is_shown_passing_and_failing() -> None:
 
 def test_failure_messages_say_what_was_seen() -> None:
     e = Expectation.model_validate({"type": "StartsBefore", "container": "init-2", "other": "init-1"})
-    _, message = check(e, timeline(), POD)
+    _, message, _ = check(e, timeline(), POD)
     assert "init-1 did not log Starting after init-2 Started" in message
     assert "init-1 Starting@4905.79" in message
 

@@ -1,5 +1,6 @@
 """The LifecycleTest API: pydantic models that are the single source of truth for the CRD."""
 
+from lifecycle_operator.api.parsing import InvalidSpecError, parse_spec
 from lifecycle_operator.api.spec import (
     Behavior,
     ContainerSpec,
@@ -28,6 +29,7 @@ __all__ = [
     "Expectation",
     "ExpectationResult",
     "ExpectationType",
+    "InvalidSpecError",
     "JudgeType",
     "JudgeWhen",
     "LifecycleTestSpec",
@@ -38,4 +40,5 @@ __all__ = [
     "ProbeSpec",
     "RunRecord",
     "TimelineEvent",
+    "parse_spec",
 ]

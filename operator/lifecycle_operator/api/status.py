@@ -6,7 +6,7 @@ for printer columns. The timeline and history are bounded so the object stays sm
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Annotated, Final
 
 from pydantic import Field
 
@@ -14,6 +14,10 @@ from lifecycle_operator.api.spec import ApiModel
 
 MAX_TIMELINE: Final = 200
 MAX_HISTORY: Final = 10
+MAX_CONDITION_MESSAGE: Final = 32768  # metav1.Condition's own cap
+MAX_EXPECTATION_MESSAGE: Final = 1024
+MAX_MALFORMED_SAMPLE: Final = 3
+MAX_MALFORMED_LINE: Final = 256
 
 
 class Condition(ApiModel):
@@ -59,9 +63,22 @@ class LifecycleTestStatus(ApiModel):
     observed_generation: int | None = Field(
         None, description="The metadata.generation of the spec the current or last run used."
     )
-    result: str | None = Field(None, description="Running, Passed, Failed or Error (for printer columns).")
+    result: str | None = Field(
+        None,
+        description="Queued, Running, Passed, Failed, Inconclusive or Error (for printer columns); "
+        "the Succeeded condition is the machine-readable verdict.",
+    )
     summary: str | None = Field(None, description="Expectations passed out of total, as 5/6.")
     run: int | None = Field(None, ge=0, description="The number of the current or last run, from 1.")
+    attempt: int | None = Field(
+        None,
+        ge=1,
+        description="Attempt at the current run's verdict: an inconclusive run is tried again, up to a "
+        "limit.",
+    )
+    queued_time: str | None = Field(
+        None, description="When the next run was queued, waiting for a slot on its node."
+    )
     pod_name: str | None = None
     node_name: str | None = None
     start_time: str | None = None
@@ -70,6 +87,14 @@ class LifecycleTestStatus(ApiModel):
     expectations: list[ExpectationResult] = Field(default_factory=list)
     timeline: list[TimelineEvent] = Field(default_factory=list, max_length=MAX_TIMELINE)
     timeline_truncated: bool = Field(False, description="True when the timeline was cut to its last events.")
+    malformed_lines: int | None = Field(
+        None, ge=0, description="Lines the containers printed that are not events; they were ignored."
+    )
+    malformed_sample: list[Annotated[str, Field(max_length=MAX_MALFORMED_LINE)]] = Field(
+        default_factory=list,
+        max_length=MAX_MALFORMED_SAMPLE,
+        description="The first few of those lines, cut to 256 characters.",
+    )
     evidence: list[str] = Field(
         default_factory=list,
         description="Where each container's events were read from: termination message or log.",

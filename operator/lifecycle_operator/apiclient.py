@@ -1,0 +1,52 @@
+"""What the run code needs from the Kubernetes API, as a protocol, and the typed errors it raises (pure).
+
+kube.KubeApi is the real implementation; the fast test tier drives the run code with an in-memory one.
+Objects are plain dicts in the API's camelCase JSON shape.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class KubeError(Exception):
+    """A request to the API failed."""
+
+
+class NotFound(KubeError):
+    pass
+
+
+class Conflict(KubeError):
+    """The object exists already, or changed since it was read."""
+
+
+class Invalid(KubeError):
+    """The API refused the request as invalid (400, 403, 422): retrying will not help."""
+
+
+class Transient(KubeError):
+    """The API could not answer now; retrying later may help."""
+
+
+class Api(Protocol):
+    """Every call blocks, retries transient failures itself, and raises the errors above."""
+
+    def create_pod(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]: ...
+
+    def get_pod(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def delete_pod(self, namespace: str, name: str) -> None:
+        """Delete a pod; one that is gone already is not an error."""
+
+    def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
+        """A container instance's log, or None when that instance has none."""
+
+    def get_test(self, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def patch_test_status(
+        self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
+    ) -> dict[str, Any]:
+        """Merge-patch the status subresource; with resource_version, Conflict if the test changed."""
+
+    def list_nodes(self) -> list[dict[str, Any]]: ...

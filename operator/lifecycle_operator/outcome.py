@@ -1,0 +1,90 @@
+"""How a run ended, and what that makes its result (pure).
+
+A run ends in exactly one way: its judging condition was met and its expectations were judged
+(`Judged`), its deadline passed first (`TimedOut`), or its pod went away before it could be judged
+(`Lost`). A judged run whose failures the timeline explains by the node's load breaking the case's own
+timing, not by the kubelet, is Inconclusive rather than Failed (see margins.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+from lifecycle_operator import constants as c
+from lifecycle_operator.timeline import Timeline
+from lifecycle_operator.verdicts import Verdict
+
+# How many failed expectations a message names before it says "and N more".
+NAMED_FAILURES: Final = 3
+
+
+@dataclass(frozen=True)
+class Judged:
+    """The judging condition was met; `unreachable` says why it can never be met, when that is so."""
+
+    unreachable: str | None = None
+
+
+@dataclass(frozen=True)
+class TimedOut:
+    pass
+
+
+@dataclass(frozen=True)
+class Lost:
+    detail: str
+
+
+Ending = Judged | TimedOut | Lost
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """Everything known when a run ends."""
+
+    run: int
+    reason: str
+    message: str
+    verdicts: list[Verdict] = field(default_factory=list)
+    timeline: Timeline = field(default_factory=Timeline)
+    evidence: list[str] = field(default_factory=list)
+    node_name: str | None = None
+
+    @property
+    def passed_count(self) -> int:
+        return sum(1 for v in self.verdicts if v.passed)
+
+    @property
+    def passed(self) -> bool:
+        return self.reason == c.REASON_EXPECTATIONS_MET
+
+    @property
+    def result(self) -> str:
+        if self.passed:
+            return c.RESULT_PASSED
+        if self.reason == c.REASON_INCONCLUSIVE:
+            return c.RESULT_INCONCLUSIVE
+        return c.RESULT_FAILED
+
+
+def outcome_reason(
+    verdicts: list[Verdict], ending: Ending, inconclusive: str | None = None
+) -> tuple[str, str]:
+    """The Succeeded condition's reason and message for a run that ended this way."""
+    match ending:
+        case Lost(detail):
+            return c.REASON_POD_LOST, detail
+        case TimedOut():
+            return c.REASON_TIMED_OUT, "the judging condition was not met before the deadline"
+        case Judged(unreachable) if unreachable is not None:
+            return c.REASON_EXPECTATIONS_FAILED, unreachable
+    failed = [v for v in verdicts if not v.passed]
+    if not failed:
+        return c.REASON_EXPECTATIONS_MET, f"all {len(verdicts)} expectations were met"
+    names = "; ".join(f"{v.expectation.describe()}: {v.message}" for v in failed[:NAMED_FAILURES])
+    more = f" (and {len(failed) - NAMED_FAILURES} more)" if len(failed) > NAMED_FAILURES else ""
+    summary = f"{len(failed)} of {len(verdicts)} failed: {names}{more}"
+    if inconclusive is not None:
+        return c.REASON_INCONCLUSIVE, f"{inconclusive}; {summary}"
+    return c.REASON_EXPECTATIONS_FAILED, summary

@@ -1,0 +1,145 @@
+"""The scheduler: one task that starts, queues, times out and resumes runs, from a watch-fed view.
+
+The view holds one small TestView per LifecycleTest, kept current by the test watch (`seen`). Every
+decision is made by the pure rules of schedule.py on that view; every action re-reads the test from the
+API before it writes, so a stale view can delay an action but never make a wrong one. A change to the
+view wakes the loop at once; otherwise it looks again every tick (deadlines, re-run intervals).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, Final
+
+from lifecycle_operator import runs
+from lifecycle_operator.api import InvalidSpecError
+from lifecycle_operator.apiclient import KubeError
+from lifecycle_operator.schedule import Capacity, Key, TestView, admit, overdue
+
+log = logging.getLogger(__name__)
+
+# A started run whose Running status has not reached the view after this long no longer holds its slot.
+STARTING_GRACE_SECONDS: Final = 60.0
+
+
+class Scheduler:
+    def __init__(self, ctx: runs.Context) -> None:
+        self.ctx = ctx
+        self.tests: dict[Key, TestView] = {}
+        self.capacity = Capacity()
+        self._wake = asyncio.Event()
+        self._busy: set[Key] = set()
+        self._starting: dict[Key, tuple[int, float]] = {}  # run started, monotonic time it started
+        self._seen_once: set[Key] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._nodes_listed = float("-inf")
+
+    # -- the view, fed by the test watch (in the event loop's thread)
+
+    def seen(self, body: dict[str, Any], event_type: str | None) -> None:
+        meta = body.get("metadata") or {}
+        key: Key = (str(meta.get("namespace")), str(meta.get("name")))
+        if event_type == "DELETED":
+            self.tests.pop(key, None)
+            self._starting.pop(key, None)
+            self._seen_once.discard(key)
+            self.ctx.metrics.forget(*key)
+            return
+        view = TestView.read(body)
+        self.tests[key] = view
+        started = self._starting.get(key)
+        if started is not None and view.state.status.run >= started[0]:
+            del self._starting[key]
+        if key not in self._seen_once:
+            # First sight since the operator started: restore metrics, and end a run whose pod is gone.
+            self._seen_once.add(key)
+            runs.restore_metrics(view.state, self.ctx)
+            if view.state.status.running:
+                self._act(key, runs.resume, *key, self.ctx)
+        self._wake.set()
+
+    # -- the loop
+
+    async def run(self) -> None:
+        settings = self.ctx.settings
+        while True:
+            await self._refresh_nodes()
+            self.step(datetime.now(UTC))
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=settings.scheduler_tick_seconds)
+
+    def step(self, now: datetime) -> None:
+        """Act once on the view as it is now."""
+        for key in overdue(self.tests, now):
+            self._act(key, runs.on_deadline, *key, self.ctx)
+        clock = time.monotonic()
+        for key, (_, since) in list(self._starting.items()):
+            if clock - since > STARTING_GRACE_SECONDS:
+                del self._starting[key]
+        active = {
+            k for k, v in self.tests.items() if v.state.status.running and not v.state.spec_changed
+        } | set(self._starting)
+        admission = admit(self.tests, active, self.capacity, now)
+        for key in admission.start:
+            after = self.tests[key].state.status.run
+            if self._act(key, self._start, key, after):
+                self._starting[key] = (after + 1, clock)
+        why = f"{len(active) + len(admission.start)} runs hold all {self.capacity.total} slots"
+        for key in admission.wait:
+            view = self.tests[key]
+            if not view.state.status.queued:
+                self._act(key, runs.queue_run, view.state, why, self.ctx)
+        self.ctx.metrics.queued.set(len(admission.wait))
+        self.ctx.metrics.active.set(len(active) + len(admission.start))
+
+    def _start(self, key: Key, after: int) -> None:
+        if runs.start_run(*key, self.ctx, after_run=after) is None:
+            self._starting.pop(key, None)
+
+    def _act(self, key: Key, fn: Callable[..., Any], *args: Any) -> bool:
+        """Run one blocking action for a test in a thread, unless one is in flight for it already."""
+        if key in self._busy:
+            return False
+        self._busy.add(key)
+        task = asyncio.create_task(self._do(key, fn, *args), name=f"{fn.__name__} {key[0]}/{key[1]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def _do(self, key: Key, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            await asyncio.to_thread(fn, *args)
+        except (KubeError, InvalidSpecError) as e:
+            log.warning("%s on %s/%s failed, will retry: %s", fn.__name__, *key, e)
+        except Exception:
+            # A bug must not stop the scheduler for every other test; it is logged with its traceback.
+            log.exception("%s on %s/%s failed", fn.__name__, *key)
+        finally:
+            self._busy.discard(key)
+            self._wake.set()
+
+    async def _refresh_nodes(self) -> None:
+        if time.monotonic() - self._nodes_listed < self.ctx.settings.nodes_refresh_seconds:
+            return
+        try:
+            nodes = await asyncio.to_thread(self.ctx.api.list_nodes)
+        except KubeError as e:
+            log.warning("could not list the nodes, keeping the last capacity: %s", e)
+            return
+        self._nodes_listed = time.monotonic()
+        capacity = Capacity.of(nodes, self.ctx.settings.max_runs_per_node)
+        if capacity != self.capacity:
+            log.info(
+                "capacity: %s", ", ".join(f"{n} {k} runs" for n, k in capacity.per_node.items()) or "no nodes"
+            )
+        self.capacity = capacity
+
+    async def stop(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()

@@ -1,0 +1,164 @@
+"""Margins are not drift: which failures the node's load explains, from timelines like the loaded runs'."""
+
+from typing import Any
+
+from lifecycle_operator.api import parse_spec
+from lifecycle_operator.margins import cut_short_hooks, inconclusive
+from lifecycle_operator.observation import observe_pod
+from lifecycle_operator.timeline import build_timeline
+from lifecycle_operator.verdicts import evaluate
+
+# Seed case 05: PostStart blocks the next container. The hook has 1 s of work, regular-1 2 s.
+BLOCKS: dict[str, Any] = {
+    "pod": {
+        "containers": [
+            {"name": "regular-1", "behavior": {"delaySeconds": 2}, "postStart": {"delaySeconds": 1}},
+            {"name": "regular-2", "behavior": {"delaySeconds": 1}},
+        ]
+    },
+    "expectations": [
+        {"type": "StartsBefore", "container": "PostStart-regular-1", "other": "regular-2"},
+        {"type": "ExitsBefore", "container": "PostStart-regular-1", "other": "regular-2"},
+    ],
+}
+# Seed case 03: init completes before PostStart.
+INIT_FIRST: dict[str, Any] = {
+    "pod": {
+        "initContainers": [{"name": "init-1", "behavior": {"delaySeconds": 1}}],
+        "containers": [
+            {"name": "regular-1", "behavior": {"delaySeconds": 2}, "postStart": {"delaySeconds": 1}}
+        ],
+    },
+    "expectations": [
+        {"type": "StartsBefore", "container": "init-1", "other": "PostStart-regular-1"},
+        {"type": "ExitsBefore", "container": "init-1", "other": "PostStart-regular-1"},
+        {"type": "RunTogether", "container": "regular-1", "other": "PostStart-regular-1"},
+    ],
+}
+
+# A quiet node: the hook starts at once and is done a second before its container.
+QUIET = """\
+1 100.00 regular-1 Starting
+1 100.01 regular-1 Started
+1 100.02 regular-1 Delaying 2
+1 100.05 PostStart-regular-1 Starting
+1 100.06 PostStart-regular-1 Started
+1 100.06 PostStart-regular-1 Delaying 1
+2 101.06 PostStart-regular-1 Exiting
+2 101.20 regular-2 Starting
+2 101.21 regular-2 Started
+2 101.22 regular-2 Delaying 1
+3 102.02 regular-1 Exiting
+3 102.22 regular-2 Exiting
+"""
+# A loaded node, as measured at 100 concurrent runs: the hook's exec started 1.3 s late and was taken
+# down with its container at 2 s, before it logged Exiting; the kubelet then started regular-2.
+LATE_HOOK = """\
+1 100.00 regular-1 Starting
+1 100.01 regular-1 Started
+1 100.02 regular-1 Delaying 2
+2 101.31 PostStart-regular-1 Starting
+2 101.33 PostStart-regular-1 Started
+2 101.33 PostStart-regular-1 Delaying 1
+3 102.02 regular-1 Exiting
+3 102.40 regular-2 Starting
+3 102.41 regular-2 Started
+3 102.42 regular-2 Delaying 1
+4 103.42 regular-2 Exiting
+"""
+# The other shape seen under load: the container was gone before the hook's exec logged anything.
+SILENT_HOOK = """\
+1 100.00 init-1 Starting
+1 100.01 init-1 Started
+1 100.02 init-1 Delaying 1
+2 101.02 init-1 Exiting
+2 101.50 regular-1 Starting
+2 101.51 regular-1 Started
+2 101.52 regular-1 Delaying 2
+4 103.52 regular-1 Exiting
+"""
+
+
+def judge(raw: dict[str, Any], text: str) -> tuple[str | None, list[bool]]:
+    spec = parse_spec(raw)
+    timeline = build_timeline([text])
+    verdicts = evaluate(spec.expectations, timeline, observe_pod({"status": {"phase": "Succeeded"}}))
+    return inconclusive(spec, timeline, verdicts), [v.passed for v in verdicts]
+
+
+def test_a_quiet_run_passes_and_nothing_was_cut() -> None:
+    assert judge(BLOCKS, QUIET) == (None, [True, True])
+    assert cut_short_hooks(parse_spec(BLOCKS), build_timeline([QUIET])) == {}
+
+
+def test_a_hook_started_past_the_margin_and_cut_short_is_inconclusive() -> None:
+    why, passed = judge(BLOCKS, LATE_HOOK)
+    assert passed == [True, False]
+    assert why is not None
+    assert "PostStart-regular-1 started 1.30s after its container, past the case's 1s margin" in why
+
+
+def test_a_hook_that_never_logged_before_its_container_exited_is_inconclusive() -> None:
+    why, passed = judge(INIT_FIRST, SILENT_HOOK)
+    assert passed == [False, False, False]
+    assert why is not None
+    assert "never logged before its container exited" in why
+
+
+def test_a_hook_late_within_the_margin_is_a_failure() -> None:
+    within = LATE_HOOK.replace("101.31 PostStart-regular-1 Starting", "100.90 PostStart-regular-1 Starting")
+    assert judge(BLOCKS, within)[0] is None
+
+
+def test_reversed_expectations_fail_on_a_quiet_run() -> None:
+    reversed_ = {
+        **BLOCKS,
+        "expectations": [
+            {"type": "StartsBefore", "container": "regular-2", "other": "PostStart-regular-1"},
+            {"type": "ExitsBefore", "container": "regular-2", "other": "PostStart-regular-1"},
+        ],
+    }
+    why, passed = judge(reversed_, QUIET)
+    assert passed == [False, False]
+    assert why is None
+
+
+def test_a_starting_the_hook_already_logged_is_not_explained_by_the_cut() -> None:
+    # regular-2 must start before the hook: the hook did log Starting (late), just not after regular-2.
+    raw = {
+        **BLOCKS,
+        "expectations": [{"type": "StartsBefore", "container": "regular-2", "other": "PostStart-regular-1"}],
+    }
+    why, passed = judge(raw, LATE_HOOK)
+    assert passed == [False]
+    assert why is None
+
+
+def test_a_failure_by_presence_is_never_explained() -> None:
+    raw = {
+        **BLOCKS,
+        "expectations": [*BLOCKS["expectations"], {"type": "DoesntStart", "container": "regular-2"}],
+    }
+    why, passed = judge(raw, LATE_HOOK)
+    assert passed == [True, False, False]
+    assert why is None
+
+
+def test_a_case_that_expects_the_hook_to_outlive_its_container_has_no_margin() -> None:
+    raw = {
+        **BLOCKS,
+        "pod": {
+            "containers": [
+                {"name": "regular-1", "behavior": {"delaySeconds": 1}, "postStart": {"delaySeconds": 5}},
+                {"name": "regular-2"},
+            ]
+        },
+    }
+    assert judge(raw, LATE_HOOK)[0] is None
+
+
+def test_a_hook_that_finished_was_not_cut() -> None:
+    finished = LATE_HOOK.replace(
+        "3 102.02 regular-1 Exiting", "3 102.02 regular-1 Exiting\n3 102.03 PostStart-regular-1 Exiting"
+    )
+    assert cut_short_hooks(parse_spec(BLOCKS), build_timeline([finished])) == {}
