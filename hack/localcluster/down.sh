@@ -18,29 +18,10 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-stop_component() { # stop_component NAME GRACE_SECONDS
-  local name=$1 grace=$2 pid i t
-  if pid=$(lc_pid "$name"); then
-    t=$(lc_now)
-    kill -TERM "$pid" 2>/dev/null || true
-    for ((i = 0; i < grace * 10; i++)); do
-      lc_alive "$pid" || break
-      sleep 0.1
-    done
-    if lc_alive "$pid"; then
-      lc_log "$name (pid $pid) did not stop in ${grace}s, killing"
-      kill -KILL "$pid" 2>/dev/null || true
-      for ((i = 0; i < 50; i++)); do lc_alive "$pid" || break; sleep 0.1; done
-    fi
-    lc_log "stopped $name ($(lc_since "$t")s)"
-  fi
-  rm -f "$DIR/pids/$name.pid"
-}
-
 # 1. The kubelet first, so it restarts nothing; then every sandbox and
 #    container through CRI (CNI DEL, shm unmount, netns removal), then a
 #    forced ctr pass for anything CRI could not remove.
-stop_component kubelet 15
+lc_stop kubelet || true  # lc_stop, grace periods: lib-components.sh
 if lc_pid containerd >/dev/null && [[ -S "$CTR_SOCK" ]]; then
   t=$(lc_now)
   "$DIR/bin/localcluster" cri-cleanup --endpoint "$CRI_ENDPOINT" --timeout 60s || true
@@ -60,11 +41,7 @@ fi
 
 # 2. The other components, node side first, containerd last.
 for c in "${COMPONENTS[@]}"; do
-  case "$c" in
-    kubelet) ;;
-    containerd | kube-apiserver | etcd) stop_component "$c" 15 ;;
-    *) stop_component "$c" 10 ;;
-  esac
+  [[ $c == kubelet ]] || lc_stop "$c" || true
 done
 
 # 3. Leftover processes we started: container processes, then shims.

@@ -1,4 +1,4 @@
-# Shared settings and helpers of up.sh, down.sh, check-clean.sh and kubectl.
+# Shared settings and helpers of up.sh, down.sh, component.sh, check-clean.sh and kubectl.
 # shellcheck shell=bash
 LC_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$LC_HERE/versions.sh"
@@ -90,3 +90,7 @@ our_mounts() {
     awk '{ print length, $0 }' | sort -rn | cut -d' ' -f2- | uniq
   return 0
 }
+
+# Config, command line, health check and stop of each component (up.sh,
+# component.sh, down.sh).
+. "$LC_HERE/lib-components.sh"
