@@ -7,15 +7,11 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from lifecycle_operator import __version__
-from lifecycle_operator import constants as c
-from lifecycle_operator.api import InvalidSpecError, parse_spec
 from lifecycle_operator.crd import crd_path, render_crd
 from lifecycle_operator.settings import help_lines
+from lifecycle_operator.validation import validate_files
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -36,44 +32,8 @@ def _crd(args: argparse.Namespace) -> int:
     return 0
 
 
-def validate_document(doc: Any) -> str | None:
-    """None when doc is a valid LifecycleTest, else what is wrong with it."""
-    if not isinstance(doc, dict):
-        return "not a mapping"
-    if doc.get("apiVersion") != f"{c.GROUP}/{c.VERSION}" or doc.get("kind") != c.KIND:
-        seen = f"{doc.get('apiVersion')} {doc.get('kind')}"
-        return f"apiVersion/kind must be {c.GROUP}/{c.VERSION} {c.KIND}, not {seen}"
-    name = (doc.get("metadata") or {}).get("name")
-    if not name:
-        return "metadata.name is missing"
-    try:
-        parse_spec(doc.get("spec"))
-    except InvalidSpecError as e:
-        return str(e)
-    return None
-
-
 def _validate(args: argparse.Namespace) -> int:
-    failures = 0
-    for file in args.files:
-        try:
-            docs = [d for d in yaml.safe_load_all(Path(file).read_text()) if d is not None]
-        except (OSError, yaml.YAMLError) as e:
-            print(f"{file}: cannot read: {e}")
-            failures += 1
-            continue
-        if not docs:
-            print(f"{file}: no documents")
-            failures += 1
-        for i, doc in enumerate(docs):
-            label = f"{file}" + (f"[{i}]" if len(docs) > 1 else "")
-            problem = validate_document(doc)
-            if problem is None:
-                print(f"{label}: ok ({doc['metadata']['name']})")
-            else:
-                print(f"{label}: invalid: {problem}")
-                failures += 1
-    return 1 if failures else 0
+    return validate_files(args.files)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -1,4 +1,4 @@
-"""The shell scripts that instrumented containers and hooks run.
+"""The commands that instrumented containers and hooks run.
 
 Every event is one line, in the upstream test's format:
 
@@ -10,15 +10,19 @@ survives restarts and is replayed when the container starts again), /dev/termina
 copies it into the container status) and stdout (the container log, our fallback when a termination
 message is missing or truncated). A hook writes to its container's stdout through /proc/1/fd/1.
 
-No value from the resource reaches a script unquoted: names are DNS labels and still go through
-shlex.quote, numbers are ints.
+Values reach sh as data, never as code. A script is fixed text: verbs and integers only. Every string
+(the subject's name and the paths) is an argument after it, `sh -c SCRIPT sh SUBJECT HISTORY ...`, read
+into variables that are only ever expanded inside double quotes and written with printf '%s'. So the
+scripts are safe for any name, not only because the schema makes names DNS labels;
+tests/unit/test_scripts_hostile.py runs them on hostile ones.
 """
 
 from __future__ import annotations
 
-import shlex
+import posixpath
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import quote
 
 from lifecycle_operator.api import Behavior, ProbeCheck
 from lifecycle_operator.constants import EVENT_DIR
@@ -35,7 +39,8 @@ class Verb(StrEnum):
 
 @dataclass(frozen=True)
 class ScriptPaths:
-    """Where a script writes. The defaults are the paths inside an instrumented container."""
+    """Where a script writes. The defaults are the paths inside an instrumented container; tests point
+    them into a temporary directory."""
 
     event_dir: str = EVENT_DIR
     termination_log: str = "/dev/termination-log"
@@ -45,84 +50,119 @@ class ScriptPaths:
     # a restarted container starts without it (the Started probe check relies on that).
     started_marker: str = "/tmp/lifecycle-started"
 
+    def __post_init__(self) -> None:
+        # Absolute, so that no path reaches a command as an option ("-n") or as stdin ("-").
+        for path in (self.event_dir, self.termination_log, self.main_stdout, self.started_marker):
+            if not posixpath.isabs(path):
+                raise ValueError(f"script paths must be absolute, not {path!r}")
+
     def history_file(self, container: str) -> str:
-        return f"{self.event_dir}/{container}.log"
+        """The container's history file. Percent-encoding leaves a DNS label as it is and keeps any other
+        name inside event_dir: no '/' survives it."""
+        return f"{self.event_dir}/{quote(container, safe='')}.log"
 
 
 IN_CONTAINER = ScriptPaths()
 
+# The scripts' arguments, in order; `sh -c SCRIPT sh ARG...` makes them $1, $2, ...
+_READ_ARGUMENTS = 'subject="$1" history="$2" term_log="$3" main_log="$4" started="$5"'
 
-def _emit_function(subject: str, container: str, paths: ScriptPaths, *, in_hook: bool) -> str:
+
+def _arguments(subject: str, container: str, paths: ScriptPaths) -> list[str]:
+    return [
+        "sh",  # $0
+        subject,
+        paths.history_file(container),
+        paths.termination_log,
+        paths.main_stdout,
+        paths.started_marker,
+    ]
+
+
+# printf '%s', not echo: dash's echo would read backslashes in the line as escapes.
+_PRINT_LINE = "printf '%s\\n' \"$line\""
+
+
+def _emit_function(*, in_hook: bool) -> str:
     """Defines `emit VERB [DETAIL]`, which stamps one event and writes it everywhere it must go."""
-    history = shlex.quote(paths.history_file(container))
-    term = shlex.quote(paths.termination_log)
     # The termination message and the history file are the primary record, so a hook that cannot reach
     # the container log still records its events.
-    to_log = (
-        f'echo "$line" 2>/dev/null >>{shlex.quote(paths.main_stdout)} || true' if in_hook else 'echo "$line"'
-    )
+    to_log = f'{_PRINT_LINE} 2>/dev/null >>"$main_log" || true' if in_hook else _PRINT_LINE
     return (
         "emit() { "
         "read -r up _ </proc/uptime; "
-        f'line="$(date +%s) $up {shlex.quote(subject)} $*"; '
-        f'echo "$line" >>{history}; '
-        f'echo "$line" >>{term}; '
+        'line="$(date +%s) $up $subject $*"; '
+        f'{_PRINT_LINE} >>"$history"; '
+        f'{_PRINT_LINE} >>"$term_log"; '
         f"{to_log}; "
         "}"
     )
 
 
-def _behave(b: Behavior, paths: ScriptPaths, *, in_hook: bool) -> list[str]:
+def _behave(b: Behavior, *, in_hook: bool) -> list[str]:
     """What the upstream execCommand does after Starting was logged."""
     steps: list[str] = []
     # `sleep & wait` rather than a foreground sleep, so that a SIGTERM trap runs at once.
     if b.start_delay_seconds:
-        steps.append(f"sleep {b.start_delay_seconds} & wait $!")
+        steps.append(f"sleep {int(b.start_delay_seconds)} & wait $!")
     if not in_hook:
-        steps.append(f"touch {shlex.quote(paths.started_marker)}")
+        steps.append('touch "$started"')
     steps.append(f"emit {Verb.STARTED}")
     if b.run_until_stopped:
         steps.append(f"emit {Verb.LOOPING}")
         steps.append("while true; do sleep 1 & wait $!; done")
     else:
-        steps.append(f"emit {Verb.DELAYING} {b.delay_seconds}")
+        steps.append(f"emit {Verb.DELAYING} {int(b.delay_seconds)}")
         if b.delay_seconds:
-            steps.append(f"sleep {b.delay_seconds} & wait $!")
+            steps.append(f"sleep {int(b.delay_seconds)} & wait $!")
         steps.append(f"emit {Verb.EXITING}")
-        steps.append(f"exit {b.exit_code}")
+        steps.append(f"exit {int(b.exit_code)}")
     return steps
 
 
 def _term_trap(b: Behavior) -> str:
-    linger = f"sleep {b.linger_after_term_seconds} & wait $!; " if b.linger_after_term_seconds else ""
-    return f"trap 'emit {Verb.TERMINATING}; {linger}emit {Verb.EXITING}; exit {b.exit_code}' TERM"
+    linger = f"sleep {int(b.linger_after_term_seconds)} & wait $!; " if b.linger_after_term_seconds else ""
+    return f"trap 'emit {Verb.TERMINATING}; {linger}emit {Verb.EXITING}; exit {int(b.exit_code)}' TERM"
 
 
-def container_script(container: str, behavior: Behavior, paths: ScriptPaths = IN_CONTAINER) -> str:
-    """The command of an instrumented container: replay its history, then behave as scripted."""
-    history = shlex.quote(paths.history_file(container))
+def container_script(behavior: Behavior) -> str:
+    """The script of an instrumented container: replay its history, then behave as scripted."""
     steps = [
-        _emit_function(container, container, paths, in_hook=False),
+        _READ_ARGUMENTS,
+        _emit_function(in_hook=False),
         _term_trap(behavior),
-        f"touch {history}",
+        'touch "$history"',
         # Earlier instances' events (and their hooks') go first, so the newest record has the whole story.
-        f"cat {history} >>{shlex.quote(paths.termination_log)}",
-        f"cat {history}",
-        f"emit {Verb.STARTING} {behavior.start_delay_seconds}",
-        *_behave(behavior, paths, in_hook=False),
+        'cat "$history" >>"$term_log"',
+        'cat "$history"',
+        f"emit {Verb.STARTING} {int(behavior.start_delay_seconds)}",
+        *_behave(behavior, in_hook=False),
     ]
     return "\n".join(steps) + "\n"
 
 
-def hook_script(subject: str, container: str, behavior: Behavior, paths: ScriptPaths = IN_CONTAINER) -> str:
-    """The command of a PostStart or PreStop hook. Its events go into its container's history."""
+def hook_script(behavior: Behavior) -> str:
+    """The script of a PostStart or PreStop hook. Its events go into its container's history."""
     steps = [
-        _emit_function(subject, container, paths, in_hook=True),
+        _READ_ARGUMENTS,
+        _emit_function(in_hook=True),
         _term_trap(behavior),
-        f"emit {Verb.STARTING} {behavior.start_delay_seconds}",
-        *_behave(behavior, paths, in_hook=True),
+        f"emit {Verb.STARTING} {int(behavior.start_delay_seconds)}",
+        *_behave(behavior, in_hook=True),
     ]
     return "\n".join(steps) + "\n"
+
+
+def container_command(container: str, behavior: Behavior, paths: ScriptPaths = IN_CONTAINER) -> list[str]:
+    """The command of an instrumented container, recording its events under its own name."""
+    return ["sh", "-c", container_script(behavior), *_arguments(container, container, paths)]
+
+
+def hook_command(
+    subject: str, container: str, behavior: Behavior, paths: ScriptPaths = IN_CONTAINER
+) -> list[str]:
+    """The command of a hook of `container`, recording its events under `subject` (PostStart-<name>)."""
+    return ["sh", "-c", hook_script(behavior), *_arguments(subject, container, paths)]
 
 
 def probe_command(check: ProbeCheck, paths: ScriptPaths = IN_CONTAINER) -> list[str]:

@@ -13,7 +13,7 @@ from typing import Any, Final
 from lifecycle_operator import constants as c
 from lifecycle_operator.api import ContainerSpec, LifecycleTestSpec, ProbeSpec
 from lifecycle_operator.api.spec import POST_START, PRE_STOP, hook_subject
-from lifecycle_operator.instrumentation import container_script, hook_script, probe_command
+from lifecycle_operator.instrumentation import container_command, hook_command, probe_command
 from lifecycle_operator.settings import Settings
 
 RUN_AS: Final = 65532
@@ -32,21 +32,23 @@ class Owner:
 def pod_name(test_name: str, run: int) -> str:
     """A deterministic name, so a restarted operator finds the pod of a run instead of making another.
 
-    It stays a DNS label (the pod's hostname); a long test name is cut and made unique with a hash.
+    The test's name is a DNS subdomain; so is the pod's, and at most 63 characters long so that it is
+    also the pod's hostname. A long test name is cut and made unique with a hash; the cut never ends in
+    '.' or '-', which may not stand before the '-' that follows.
     """
     suffix = f"-run{run}"
     if len(test_name) + len(suffix) <= MAX_POD_NAME:
         return test_name + suffix
     digest = hashlib.sha256(test_name.encode()).hexdigest()[:8]
     keep = MAX_POD_NAME - len(suffix) - len(digest) - 1
-    return f"{test_name[:keep].rstrip('-')}-{digest}{suffix}"
+    return f"{test_name[:keep].rstrip('-.')}-{digest}{suffix}"
 
 
 def label_value(name: str) -> str:
     """A label value (at most 63 characters) that stands for a resource name of any length."""
     if len(name) <= MAX_POD_NAME:
         return name
-    return f"{name[:54].rstrip('-')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+    return f"{name[:54].rstrip('-.')}-{hashlib.sha256(name.encode()).hexdigest()[:8]}"
 
 
 def _probe(p: ProbeSpec) -> dict[str, Any]:
@@ -66,7 +68,7 @@ def _container(spec: ContainerSpec, settings: Settings) -> dict[str, Any]:
         "name": spec.name,
         "image": spec.image or settings.test_image,
         "imagePullPolicy": settings.image_pull_policy,
-        "command": ["sh", "-c", container_script(spec.name, spec.behavior)],
+        "command": container_command(spec.name, spec.behavior),
         "resources": {"requests": {"memory": memory}, "limits": {"memory": memory}},
         "volumeMounts": [{"name": c.EVENT_VOLUME, "mountPath": c.EVENT_DIR}],
         "securityContext": {
@@ -77,15 +79,15 @@ def _container(spec: ContainerSpec, settings: Settings) -> dict[str, Any]:
         "terminationMessagePolicy": "File",
     }
     if spec.restart_policy is not None:
-        container["restartPolicy"] = spec.restart_policy
+        container["restartPolicy"] = spec.restart_policy.value
     lifecycle: dict[str, Any] = {}
     for hook, behavior, key in (
         (POST_START, spec.post_start, "postStart"),
         (PRE_STOP, spec.pre_stop, "preStop"),
     ):
         if behavior is not None:
-            script = hook_script(hook_subject(hook, spec.name), spec.name, behavior)
-            lifecycle[key] = {"exec": {"command": ["sh", "-c", script]}}
+            command = hook_command(hook_subject(hook, spec.name), spec.name, behavior)
+            lifecycle[key] = {"exec": {"command": command}}
     if lifecycle:
         container["lifecycle"] = lifecycle
     for probe, key in (
@@ -102,7 +104,7 @@ def build_pod(spec: LifecycleTestSpec, owner: Owner, run: int, settings: Setting
     """The pod manifest of one run of a LifecycleTest."""
     pod = spec.pod
     pod_spec: dict[str, Any] = {
-        "restartPolicy": pod.restart_policy,
+        "restartPolicy": pod.restart_policy.value,
         "initContainers": [_container(x, settings) for x in pod.init_containers],
         "containers": [_container(x, settings) for x in pod.containers],
         "volumes": [{"name": c.EVENT_VOLUME, "emptyDir": {"sizeLimit": "1Mi"}}],

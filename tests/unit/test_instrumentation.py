@@ -1,4 +1,4 @@
-"""The generated scripts, run for real under sh with short delays, write what the parser reads."""
+"""The generated commands, run for real under sh with short delays, write what the parser reads."""
 
 import os
 import shutil
@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from lifecycle_operator.api import Behavior, ProbeCheck
-from lifecycle_operator.instrumentation import ScriptPaths, container_script, hook_script, probe_command
+from lifecycle_operator.instrumentation import (
+    ScriptPaths,
+    container_command,
+    container_script,
+    hook_command,
+    probe_command,
+)
 from lifecycle_operator.timeline import build_timeline
 
 SHELLS = [s for s in ("/bin/sh", shutil.which("busybox")) if s]
@@ -27,14 +33,19 @@ def paths(tmp_path: Path) -> ScriptPaths:
     )
 
 
-def run(shell: str, script: str) -> subprocess.CompletedProcess[str]:
-    argv = [shell, "sh", "-c", script] if shell.endswith("busybox") else [shell, "-c", script]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+def with_shell(shell: str, command: list[str]) -> list[str]:
+    """The command (["sh", "-c", script, ...]) run by this shell instead of the image's sh."""
+    assert command[:2] == ["sh", "-c"]
+    return [shell, "sh", *command[1:]] if shell.endswith("busybox") else [shell, *command[1:]]
+
+
+def run(shell: str, command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(with_shell(shell, command), capture_output=True, text=True, timeout=30, check=False)
 
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_container_script_records_the_upstream_sequence(shell: str, paths: ScriptPaths) -> None:
-    result = run(shell, container_script("init-1", Behavior(start_delay_seconds=1, exit_code=3), paths))
+    result = run(shell, container_command("init-1", Behavior(start_delay_seconds=1, exit_code=3), paths))
     assert result.returncode == 3, result.stderr
     assert result.stderr == ""
     timeline = build_timeline([Path(paths.termination_log).read_text()])
@@ -52,12 +63,12 @@ def test_container_script_records_the_upstream_sequence(shell: str, paths: Scrip
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_a_restarted_container_replays_its_history(shell: str, paths: ScriptPaths) -> None:
-    script = container_script("regular-1", Behavior(exit_code=1), paths)
-    run(shell, script)
+    command = container_command("regular-1", Behavior(exit_code=1), paths)
+    run(shell, command)
     first = Path(paths.termination_log).read_text()
     Path(paths.termination_log).unlink()  # each container instance gets a new termination log
     time.sleep(0.02)
-    second = run(shell, script)
+    second = run(shell, command)
     timeline = build_timeline([Path(paths.termination_log).read_text()])
     assert timeline.count("regular-1", "Starting") == 2
     assert first.strip() in Path(paths.termination_log).read_text()
@@ -66,7 +77,7 @@ def test_a_restarted_container_replays_its_history(shell: str, paths: ScriptPath
 
 @pytest.mark.parametrize("shell", SHELLS)
 def test_hook_records_under_its_prefixed_name_into_its_container(shell: str, paths: ScriptPaths) -> None:
-    result = run(shell, hook_script("PostStart-regular-1", "regular-1", Behavior(), paths))
+    result = run(shell, hook_command("PostStart-regular-1", "regular-1", Behavior(), paths))
     assert result.returncode == 0, result.stderr
     history = build_timeline([Path(paths.history_file("regular-1")).read_text()])
     assert [e.subject for e in history.events] == ["PostStart-regular-1"] * 4
@@ -81,7 +92,7 @@ def test_hook_still_records_when_the_container_log_is_unreachable(paths: ScriptP
         main_stdout="/nonexistent/dir/stdout",
         started_marker=paths.started_marker,
     )
-    result = run("/bin/sh", hook_script("PreStop-a", "a", Behavior(exit_code=2), unreachable))
+    result = run("/bin/sh", hook_command("PreStop-a", "a", Behavior(exit_code=2), unreachable))
     assert result.returncode == 2
     assert build_timeline([Path(paths.termination_log).read_text()]).count("PreStop-a", "Exiting") == 1
 
@@ -89,8 +100,8 @@ def test_hook_still_records_when_the_container_log_is_unreachable(paths: ScriptP
 @pytest.mark.parametrize("shell", SHELLS)
 def test_sigterm_is_recorded_and_lingered(shell: str, paths: ScriptPaths) -> None:
     behavior = Behavior(run_until_stopped=True, linger_after_term_seconds=1, exit_code=0)
-    argv = [shell, "sh", "-c"] if shell.endswith("busybox") else [shell, "-c"]
-    proc = subprocess.Popen([*argv, container_script("sidecar", behavior, paths)], stdout=subprocess.PIPE)
+    argv = with_shell(shell, container_command("sidecar", behavior, paths))
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE)
     log = Path(paths.termination_log)
     deadline = time.monotonic() + 10
     while "Looping" not in (log.read_text() if log.exists() else "") and time.monotonic() < deadline:
@@ -105,13 +116,22 @@ def test_sigterm_is_recorded_and_lingered(shell: str, paths: ScriptPaths) -> Non
     proc.stdout.close()
 
 
-def test_names_are_quoted(paths: ScriptPaths) -> None:
-    # Names are DNS labels by the schema; the script quotes them all the same.
-    script = container_script("a;touch-x", Behavior(), paths)
-    assert "'a;touch-x'" in script
-    result = run("/bin/sh", script)
-    assert result.returncode == 0
-    assert not Path("touch-x").exists()
+def test_names_are_arguments_not_script(paths: ScriptPaths) -> None:
+    # Names are DNS labels by the schema; the script does not rely on it (test_scripts_hostile.py).
+    command = container_command("a;touch-x", Behavior(), paths)
+    assert "a;touch-x" not in command[2]
+    assert command[3:5] == ["sh", "a;touch-x"]
+    assert run("/bin/sh", command).returncode == 0
+
+
+def test_a_dns_label_names_its_history_file_as_it_is(paths: ScriptPaths) -> None:
+    assert ScriptPaths().history_file("regular-1") == "/lifecycle-events/regular-1.log"
+    assert paths.history_file("../x") == f"{paths.event_dir}/..%2Fx.log"
+
+
+def test_script_paths_must_be_absolute() -> None:
+    with pytest.raises(ValueError, match="absolute"):
+        ScriptPaths(event_dir="events")
 
 
 def test_probe_commands(paths: ScriptPaths) -> None:
@@ -120,8 +140,13 @@ def test_probe_commands(paths: ScriptPaths) -> None:
     assert subprocess.run(probe_command(ProbeCheck.SUCCEED), check=False).returncode == 0
 
 
-def test_scripts_are_deterministic() -> None:
-    assert container_script("a", Behavior(delay_seconds=2)) == container_script(
+def test_scripts_are_deterministic_and_hold_no_name() -> None:
+    assert container_command("a", Behavior(delay_seconds=2)) == container_command(
         "a", Behavior(delay_seconds=2)
+    )
+    assert (
+        container_command("a", Behavior())[2]
+        == container_command("b", Behavior())[2]
+        == container_script(Behavior())
     )
     assert os.path.isabs(ScriptPaths().history_file("a"))

@@ -1,7 +1,17 @@
+import re
 from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from lifecycle_operator import constants as c
 from lifecycle_operator.api import LifecycleTestSpec
+from lifecycle_operator.api.syntax import (
+    DNS_SUBDOMAIN_PATTERN,
+    is_dns_label,
+    is_dns_subdomain,
+    is_label_value,
+)
 from lifecycle_operator.pod_manifest import Owner, build_pod, label_value, pod_name
 from lifecycle_operator.settings import Settings
 
@@ -76,10 +86,11 @@ def test_containers_follow_the_spec() -> None:
     assert sidecar["restartPolicy"] == "Always"
     assert "restartPolicy" not in init1
     assert init1["command"][:2] == ["sh", "-c"]
+    assert init1["command"][3:5] == ["sh", "init-1"]  # the name is an argument after the script
     assert "emit Looping" in sidecar["command"][2]
-    hook = regular["lifecycle"]["postStart"]["exec"]["command"][2]
-    assert "PostStart-regular-1" in hook
-    assert "PreStop-regular-1" in regular["lifecycle"]["preStop"]["exec"]["command"][2]
+    post_start = regular["lifecycle"]["postStart"]["exec"]["command"]
+    assert post_start[3:6] == ["sh", "PostStart-regular-1", f"{c.EVENT_DIR}/regular-1.log"]
+    assert "PreStop-regular-1" in regular["lifecycle"]["preStop"]["exec"]["command"]
     assert regular["startupProbe"]["exec"]["command"][:2] == ["test", "-f"]
     assert regular["livenessProbe"]["exec"]["command"] == ["false"]
     assert regular["livenessProbe"]["periodSeconds"] == 2
@@ -89,7 +100,7 @@ def test_containers_follow_the_spec() -> None:
     assert pod["spec"]["restartPolicy"] == "Never"
 
 
-def test_long_names_stay_dns_labels() -> None:
+def test_long_names_are_cut_to_63_characters() -> None:
     long = "a" * 200
     name = pod_name(long, 12345)
     assert len(name) <= 63
@@ -97,3 +108,33 @@ def test_long_names_stay_dns_labels() -> None:
     assert name != pod_name("a" * 199, 12345)
     assert len(label_value(long)) <= 63
     assert label_value("short") == "short"
+
+
+def test_a_dot_at_the_cut_is_dropped() -> None:
+    # Cut after the '.', this name would give "aaa...a.-<hash>-run1", which no API server takes.
+    keep = 63 - len("-run1") - len("-12345678")
+    name = "a" * (keep - 1) + "." + "b" * 20
+    assert name[:keep].endswith(".")
+    assert is_dns_subdomain(pod_name(name, 1))
+    assert re.fullmatch(rf"a{{{keep - 1}}}-[0-9a-f]{{8}}-run1", pod_name(name, 1))
+    assert is_label_value(label_value("a" * 53 + "." + "b" * 20))
+
+
+# Test names as the API server takes them: DNS subdomains, up to 253 characters.
+test_names = st.from_regex(DNS_SUBDOMAIN_PATTERN, fullmatch=True).filter(lambda n: len(n) <= 253)
+
+
+@settings(database=None, max_examples=300)
+@given(name=test_names, run=st.integers(min_value=1, max_value=10**9))
+def test_every_test_name_gives_a_valid_pod_name_and_label(name: str, run: int) -> None:
+    pod = pod_name(name, run)
+    assert is_dns_subdomain(pod)
+    assert len(pod) <= 63  # so that it is also the pod's hostname
+    assert pod.endswith(f"-run{run}")
+    assert is_label_value(label_value(name))
+
+
+def test_names_with_dots_stay_apart() -> None:
+    assert pod_name("a.b", 1) == "a.b-run1"
+    assert pod_name("a.b", 1) != pod_name("a-b", 1)
+    assert is_dns_label("a-b-run1")

@@ -1,35 +1,82 @@
 """The spec of a LifecycleTest: the pod to run, when to judge it, and what must have happened.
 
-Every cross-field rule is written twice on purpose: once as a pydantic validator (the offline
-validator and the operator use it) and once as a CEL rule in `x-kubernetes-validations` (the API
-server uses it at admission). tests/unit/test_api.py runs the same bad inputs through both.
+One set of rules, enforced the same way offline and at admission. Types, bounds and syntax are schema
+keywords, which pydantic checks and the CRD (generated from these models) carries. Every rule across
+fields is written twice on purpose, as a Python check and as a CEL rule in `x-kubernetes-validations`,
+with the same wording (api/rules.py); both name the field, the expectation or container index and the
+offending value. Whatever the Pod API would refuse when the operator creates the run's pod is refused
+here, before the test is stored.
+
+The spec models are strict, as the API server is: "60" and true are not integers.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 from pydantic.alias_generators import to_camel
 from pydantic.config import JsonDict
 
-POST_START: Final = "PostStart"
-PRE_STOP: Final = "PreStop"
+from lifecycle_operator.api import syntax
+from lifecycle_operator.api.rules import (
+    CelReason,
+    ErrorKind,
+    Problem,
+    RuleViolation,
+    TypedField,
+    cel,
+    cel_first_index,
+    cel_index_text,
+    cel_list,
+    cel_quoted,
+    cel_string,
+    raise_problems,
+    typed_field_problems,
+    typed_field_rules,
+)
 
+POST_START: Final = syntax.POST_START
+PRE_STOP: Final = syntax.PRE_STOP
 MAX_INIT_CONTAINERS: Final = 10
 MAX_CONTAINERS: Final = 10
 MAX_EXPECTATIONS: Final = 64
-DNS_LABEL_PATTERN: Final = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+MAX_NODE_SELECTOR: Final = 32
 
-DnsLabel = Annotated[str, StringConstraints(min_length=1, max_length=63, pattern=DNS_LABEL_PATTERN)]
-# A subject is what recorded an event: a container, or one of its hooks as "PostStart-<container>".
-Subject = Annotated[str, StringConstraints(min_length=1, max_length=72)]
+DnsLabel = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=syntax.DNS_LABEL_MAX, pattern=syntax.DNS_LABEL_PATTERN),
+]
+DnsSubdomain = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=syntax.DNS_SUBDOMAIN_MAX, pattern=syntax.DNS_SUBDOMAIN_PATTERN
+    ),
+]
+Subject = Annotated[
+    str, StringConstraints(min_length=1, max_length=syntax.SUBJECT_MAX, pattern=syntax.SUBJECT_PATTERN)
+]
+LabelValue = Annotated[
+    str, StringConstraints(max_length=syntax.LABEL_VALUE_MAX, pattern=syntax.LABEL_VALUE_PATTERN)
+]
+Reason = Annotated[
+    str, StringConstraints(min_length=1, max_length=syntax.REASON_MAX, pattern=syntax.REASON_PATTERN)
+]
+Image = Annotated[
+    str, StringConstraints(min_length=1, max_length=syntax.IMAGE_MAX, pattern=syntax.IMAGE_PATTERN)
+]
 
 
-def cel(rule: str, message: str) -> JsonDict:
-    """One entry of x-kubernetes-validations."""
-    return {"rule": rule, "message": message}
+def _label_key(key: str) -> str:
+    if not syntax.is_label_key(key):
+        raise RuleViolation([Problem("", ErrorKind.INVALID, LABEL_KEY_DETAIL, key)])
+    return key
+
+
+LABEL_KEY_DETAIL: Final = f"not {syntax.LABEL_KEY_MEANING}"
+# Checked key by key in Python; a schema cannot constrain map keys, so the CRD has a CEL twin.
+LabelKey = Annotated[str, AfterValidator(_label_key)]
 
 
 class ApiModel(BaseModel):
@@ -40,12 +87,19 @@ class ApiModel(BaseModel):
     )
 
 
+class SpecModel(ApiModel):
+    """Strict types, as the API server has them. Enum fields opt out (`strict=False`) only so that a
+    string in Python selects its member; they still take nothing but one of their values."""
+
+    model_config = ConfigDict(strict=True)
+
+
 def hook_subject(hook: str, container: str) -> str:
     """The name a hook's events are recorded under, as in the upstream test: PostStart-regular-1."""
     return f"{hook}-{container}"
 
 
-class Behavior(ApiModel):
+class Behavior(SpecModel):
     """What an instrumented command does: the upstream test's execCommand, plus a long-running mode."""
 
     start_delay_seconds: int = Field(
@@ -73,11 +127,12 @@ class ProbeCheck(StrEnum):
     FAIL = "Fail"
 
 
-class ProbeSpec(ApiModel):
-    """An exec probe whose outcome is scripted."""
+class ProbeSpec(SpecModel):
+    """An exec probe whose outcome is scripted: a startupProbe or a livenessProbe."""
 
     check: ProbeCheck = Field(
         ProbeCheck.STARTED,
+        strict=False,
         description="Started: passes once this container instance has logged Started. "
         "Succeed: always passes. Fail: always fails.",
     )
@@ -85,21 +140,33 @@ class ProbeSpec(ApiModel):
     period_seconds: int = Field(1, ge=1, le=3600, description="As the probe's periodSeconds.")
     timeout_seconds: int = Field(1, ge=1, le=3600, description="As the probe's timeoutSeconds.")
     failure_threshold: int = Field(3, ge=1, le=1000, description="As the probe's failureThreshold.")
-    success_threshold: int = Field(1, ge=1, le=1000, description="Must be 1 for startup and liveness probes.")
-
-
-class ContainerSpec(ApiModel):
-    name: DnsLabel = Field(description="The container's name; events are recorded under it.")
-    image: str | None = Field(
-        None,
-        min_length=1,
-        max_length=512,
-        description="Image to run; defaults to the operator's test image. It must provide sh, date, "
-        "sleep, cat and touch.",
+    success_threshold: int = Field(
+        1, ge=1, le=1, description="Must be 1: the Pod API refuses more on startup and liveness probes."
     )
-    restart_policy: str | None = Field(
+
+
+class ReadinessProbeSpec(ProbeSpec):
+    """A readinessProbe with a scripted outcome; unlike the others, it may need several successes."""
+
+    success_threshold: int = Field(1, ge=1, le=1000, description="As the probe's successThreshold.")
+
+
+class ContainerRestartPolicy(StrEnum):
+    ALWAYS = "Always"
+
+
+class ContainerSpec(SpecModel):
+    """A container of the pod; InitContainerSpec and RegularContainerSpec add the rules of each list."""
+
+    name: DnsLabel = Field(description="The container's name; events are recorded under it.")
+    image: Image | None = Field(
         None,
-        pattern="^Always$",
+        description="Image to run; defaults to the operator's test image. It must provide sh, date, "
+        "sleep, cat, touch and printf.",
+    )
+    restart_policy: ContainerRestartPolicy | None = Field(
+        None,
+        strict=False,
         description="Only on init containers: Always makes it a restartable init container (a sidecar).",
     )
     behavior: Behavior = Field(default_factory=Behavior, description="What the container's command does.")
@@ -111,7 +178,9 @@ class ContainerSpec(ApiModel):
     )
     startup_probe: ProbeSpec | None = Field(None, description="A startupProbe with a scripted outcome.")
     liveness_probe: ProbeSpec | None = Field(None, description="A livenessProbe with a scripted outcome.")
-    readiness_probe: ProbeSpec | None = Field(None, description="A readinessProbe with a scripted outcome.")
+    readiness_probe: ReadinessProbeSpec | None = Field(
+        None, description="A readinessProbe with a scripted outcome."
+    )
 
     @property
     def subjects(self) -> list[str]:
@@ -123,72 +192,157 @@ class ContainerSpec(ApiModel):
         return names
 
 
-def _cel_names_subject(subject: str) -> str:
-    """CEL: container `c` is `subject`, or has the hook `subject` names. Written with exists() rather than
-    by building the list of names, which the API server's cost estimate refuses."""
-    return (
-        f"c.name == {subject} || (has(c.postStart) && '{POST_START}-' + c.name == {subject}) || "
-        f"(has(c.preStop) && '{PRE_STOP}-' + c.name == {subject})"
-    )
+# Fields the Pod API refuses on an init container that is not a sidecar.
+SIDECAR_ONLY: Final = (
+    ("postStart", "post_start"),
+    ("preStop", "pre_stop"),
+    ("startupProbe", "startup_probe"),
+    ("livenessProbe", "liveness_probe"),
+    ("readinessProbe", "readiness_probe"),
+)
+SIDECAR_ONLY_DETAIL: Final = (
+    "only allowed on a sidecar (an init container with restartPolicy Always); "
+    "the Pod API refuses it on a plain init container"
+)
+REGULAR_RESTART_POLICY_DETAIL: Final = "only allowed on init containers, where Always makes a sidecar"
 
 
-def _cel_known_subject(subject: str) -> str:
-    """CEL, on the spec: `subject` is a container of the pod or one of its hooks."""
-    return (
-        f"self.pod.containers.exists(c, {_cel_names_subject(subject)}) || "
-        f"(has(self.pod.initContainers) && self.pod.initContainers.exists(c, {_cel_names_subject(subject)}))"
-    )
-
-
-class PodTemplate(ApiModel):
+class InitContainerSpec(ContainerSpec):
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
                 cel(
-                    "self.containers.all(c, !has(c.restartPolicy))",
-                    "restartPolicy may only be set on init containers",
-                ),
+                    f"has(self.restartPolicy) || !has(self.{wire})",
+                    message=SIDECAR_ONLY_DETAIL,
+                    field_path=f".{wire}",
+                    reason=CelReason.FORBIDDEN,
+                )
+                for wire, _ in SIDECAR_ONLY
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _check_sidecar_only(self) -> InitContainerSpec:
+        if self.restart_policy is None:
+            raise_problems(
+                [
+                    Problem(wire, ErrorKind.FORBIDDEN, SIDECAR_ONLY_DETAIL)
+                    for wire, attribute in SIDECAR_ONLY
+                    if getattr(self, attribute) is not None
+                ]
+            )
+        return self
+
+
+class RegularContainerSpec(ContainerSpec):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
                 cel(
-                    "(has(self.initContainers) ? self.initContainers.map(c, c.name) : [])"
-                    ".all(n, !self.containers.exists(c, c.name == n))",
-                    "container names must be unique across initContainers and containers",
+                    "!has(self.restartPolicy)",
+                    message=REGULAR_RESTART_POLICY_DETAIL,
+                    field_path=".restartPolicy",
+                    reason=CelReason.FORBIDDEN,
+                )
+            ]
+        },
+    )
+
+    @model_validator(mode="after")
+    def _check_restart_policy(self) -> RegularContainerSpec:
+        if self.restart_policy is not None:
+            raise_problems([Problem("restartPolicy", ErrorKind.FORBIDDEN, REGULAR_RESTART_POLICY_DETAIL)])
+        return self
+
+
+class PodRestartPolicy(StrEnum):
+    ALWAYS = "Always"
+    ON_FAILURE = "OnFailure"
+    NEVER = "Never"
+
+
+DUPLICATE_NAME_DETAIL: Final = "also the name of an init container"
+# The messages of CEL rules name the first offending item, as the Python twins name each: joining a list
+# built in CEL has no size that the API server's cost estimate can bound.
+_FIRST_DUPLICATE: Final = cel_first_index(
+    "self.containers", "c", "self.initContainers.exists(i, i.name == c.name)"
+)
+_DUPLICATE_NAMES_MESSAGE: Final = (
+    f"{cel_string('spec.pod.containers[')} + {cel_index_text(_FIRST_DUPLICATE, MAX_CONTAINERS)} + "
+    f"{cel_string(f'].name: {ErrorKind.DUPLICATE}: ')} + "
+    f"{cel_quoted(f'self.containers[{_FIRST_DUPLICATE}].name')} + {cel_string(f': {DUPLICATE_NAME_DETAIL}')}"
+)
+_FIRST_BAD_KEY: Final = f"self.filter(k, !({syntax.cel_is_label_key('k')}))[0]"
+_LABEL_KEY_MESSAGE: Final = f"{cel_quoted(_FIRST_BAD_KEY)} + {cel_string(f': {LABEL_KEY_DETAIL}')}"
+
+
+class PodTemplate(SpecModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.initContainers) || "
+                    "self.containers.all(c, !self.initContainers.exists(i, i.name == c.name))",
+                    message="container names must be unique across initContainers and containers",
+                    message_expression=_DUPLICATE_NAMES_MESSAGE,
                 ),
             ]
         }
     )
 
-    restart_policy: str = Field(
-        "Never", pattern="^(Always|OnFailure|Never)$", description="The pod's restartPolicy."
+    restart_policy: PodRestartPolicy = Field(
+        PodRestartPolicy.NEVER, strict=False, description="The pod's restartPolicy."
     )
-    init_containers: list[ContainerSpec] = Field(
+    init_containers: list[InitContainerSpec] = Field(
         default_factory=list,
         max_length=MAX_INIT_CONTAINERS,
         description="Init containers, run in order. restartPolicy Always makes one a sidecar.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
-    containers: list[ContainerSpec] = Field(
+    containers: list[RegularContainerSpec] = Field(
         min_length=1,
         max_length=MAX_CONTAINERS,
         description="Regular containers.",
         json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"]},
     )
     termination_grace_period_seconds: int | None = Field(None, ge=0, le=3600)
-    node_name: DnsLabel | None = Field(
-        None, description="Run on this node; bypasses the scheduler, as the kubelet e2e tests do."
+    node_name: DnsSubdomain | None = Field(
+        None,
+        description="Run on this node (a DNS subdomain, like every node name); bypasses the scheduler, "
+        "as the kubelet e2e tests do.",
     )
-    node_selector: dict[str, str] = Field(default_factory=dict, description="Schedule onto matching nodes.")
+    node_selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        max_length=MAX_NODE_SELECTOR,
+        description="Schedule onto nodes with these labels. Keys and values follow the syntax of labels.",
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    f"self.all(k, {syntax.cel_is_label_key('k')})",
+                    message=f"every key must be {syntax.LABEL_KEY_MEANING}",
+                    message_expression=_LABEL_KEY_MESSAGE,
+                )
+            ]
+        },
+    )
 
     @model_validator(mode="after")
-    def _check_containers(self) -> PodTemplate:
-        for c in self.containers:
-            if c.restart_policy is not None:
-                raise ValueError(f"container {c.name!r}: restartPolicy may only be set on init containers")
-        names = [c.name for c in (*self.init_containers, *self.containers)]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
-        if duplicates:
-            raise ValueError(
-                f"container names must be unique across initContainers and containers: {duplicates}"
-            )
+    def _check_names(self) -> PodTemplate:
+        problems: list[Problem] = []
+        for field, containers in (("initContainers", self.init_containers), ("containers", self.containers)):
+            seen: set[str] = set()
+            for j, c in enumerate(containers):
+                if c.name in seen:  # the API server's check of x-kubernetes-list-map-keys
+                    problems.append(Problem(f"{field}[{j}]", ErrorKind.DUPLICATE, value={"name": c.name}))
+                seen.add(c.name)
+        init_names = {c.name for c in self.init_containers}
+        problems += [
+            Problem(f"containers[{j}].name", ErrorKind.DUPLICATE, DUPLICATE_NAME_DETAIL, c.name)
+            for j, c in enumerate(self.containers)
+            if c.name in init_names
+        ]
+        raise_problems(problems)
         return self
 
     @property
@@ -207,31 +361,40 @@ class JudgeType(StrEnum):
     CONTAINER_WAITING = "ContainerWaiting"
 
 
-class JudgeWhen(ApiModel):
+# Which fields each judging type takes. The rules of JudgeWhen, in Python and in CEL, come from this table.
+JUDGE_FIELDS: Final = (
+    TypedField(
+        "container",
+        "container",
+        frozenset({JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING}),
+        frozenset({JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING}),
+    ),
+    TypedField(
+        "count",
+        "count",
+        frozenset({JudgeType.RESTART_COUNT}),
+        frozenset({JudgeType.RESTART_COUNT}),
+        is_string=False,
+    ),
+    TypedField(
+        "reason",
+        "reason",
+        frozenset({JudgeType.CONTAINER_WAITING}),
+        frozenset({JudgeType.CONTAINER_WAITING}),
+    ),
+)
+
+
+class JudgeWhen(SpecModel):
     """When the run is judged. Until then the operator only watches; past timeoutSeconds it gives up."""
 
     model_config = ConfigDict(
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                cel(
-                    "self.type in ['RestartCount', 'ContainerWaiting'] ? has(self.container) : "
-                    "!has(self.container)",
-                    "container is required for RestartCount and ContainerWaiting, and only allowed there",
-                ),
-                cel(
-                    "self.type == 'RestartCount' ? has(self.count) : !has(self.count)",
-                    "count is required for RestartCount, and only allowed there",
-                ),
-                cel(
-                    "self.type == 'ContainerWaiting' ? has(self.reason) : !has(self.reason)",
-                    "reason is required for ContainerWaiting, and only allowed there",
-                ),
-            ]
-        }
+        json_schema_extra={"x-kubernetes-validations": typed_field_rules(JUDGE_FIELDS, JudgeType)}
     )
 
     type: JudgeType = Field(
         JudgeType.POD_TERMINAL,
+        strict=False,
         description="PodTerminal: the pod Succeeded or Failed. PodFailed: the pod Failed (Succeeded is a "
         "failed run). RestartCount: a container's restartCount reached count. ContainerWaiting: a "
         "container is waiting with the given reason (for example ImagePullBackOff).",
@@ -240,17 +403,11 @@ class JudgeWhen(ApiModel):
         None, description="The container, for RestartCount and ContainerWaiting."
     )
     count: int | None = Field(None, ge=1, le=1000, description="For RestartCount: the restartCount to reach.")
-    reason: str | None = Field(
-        None, min_length=1, max_length=128, description="For ContainerWaiting: the waiting reason to see."
-    )
+    reason: Reason | None = Field(None, description="For ContainerWaiting: the waiting reason to see.")
 
     @model_validator(mode="after")
     def _check_fields(self) -> JudgeWhen:
-        _require(
-            self.type, "container", self.container, {JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING}
-        )
-        _require(self.type, "count", self.count, {JudgeType.RESTART_COUNT})
-        _require(self.type, "reason", self.reason, {JudgeType.CONTAINER_WAITING})
+        raise_problems(typed_field_problems(self, self.type.value, JUDGE_FIELDS))
         return self
 
 
@@ -270,7 +427,6 @@ class ExpectationType(StrEnum):
     TERMINATED_WITH = "TerminatedWith"
 
 
-# Which fields each expectation type takes. The rules below, in Python and in CEL, come from this table.
 PAIRWISE: Final = frozenset(
     {
         ExpectationType.STARTS_BEFORE,
@@ -284,60 +440,68 @@ ABOUT_POD: Final = frozenset({ExpectationType.POD_PHASE})
 ABOUT_CONTAINER_STATUS: Final = frozenset(
     {ExpectationType.RESTART_COUNT_AT_LEAST, ExpectationType.WAITING_REASON, ExpectationType.TERMINATED_WITH}
 )
-
-
-def _types_cel(types: frozenset[ExpectationType]) -> str:
-    return "[" + ", ".join(f"'{t.value}'" for t in sorted(types)) + "]"
-
-
 _NEEDS_CONTAINER: Final = frozenset(set(ExpectationType) - ABOUT_POD)
 
+# Which fields each expectation type takes. The rules of Expectation, in Python and in CEL, come from it.
+EXPECTATION_FIELDS: Final = (
+    TypedField("container", "container", _NEEDS_CONTAINER, _NEEDS_CONTAINER),
+    TypedField("other", "other", PAIRWISE, PAIRWISE),
+    TypedField(
+        "count",
+        "count",
+        frozenset({ExpectationType.RESTART_COUNT_AT_LEAST}),
+        frozenset({ExpectationType.RESTART_COUNT_AT_LEAST}),
+        is_string=False,
+    ),
+    TypedField("phase", "phase", ABOUT_POD, ABOUT_POD),
+    TypedField(
+        "reason",
+        "reason",
+        frozenset({ExpectationType.WAITING_REASON}),
+        frozenset({ExpectationType.WAITING_REASON, ExpectationType.TERMINATED_WITH}),
+    ),
+    TypedField(
+        "exitCode",
+        "exit_code",
+        frozenset(),
+        frozenset({ExpectationType.TERMINATED_WITH}),
+        is_string=False,
+    ),
+)
+TERMINATED_WITH_DETAIL: Final = "TerminatedWith needs exitCode or reason, or both"
 
-class Expectation(ApiModel):
+
+class PodPhase(StrEnum):
+    PENDING = "Pending"
+    RUNNING = "Running"
+    SUCCEEDED = "Succeeded"
+    FAILED = "Failed"
+
+
+class Expectation(SpecModel):
     """Something that must have happened, in the vocabulary of the upstream kubelet e2e test."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
+                *typed_field_rules(EXPECTATION_FIELDS, ExpectationType),
                 cel(
-                    f"self.type in {_types_cel(_NEEDS_CONTAINER)} ? "
-                    "has(self.container) : !has(self.container)",
-                    "container is required, except for PodPhase",
-                ),
-                cel(
-                    f"self.type in {_types_cel(PAIRWISE)} ? has(self.other) : !has(self.other)",
-                    "other is required for StartsBefore, ExitsBefore, DoesntStartAfter and RunTogether, "
-                    "and only allowed there",
-                ),
-                cel(
-                    "self.type == 'RestartCountAtLeast' ? has(self.count) : !has(self.count)",
-                    "count is required for RestartCountAtLeast, and only allowed there",
-                ),
-                cel(
-                    "self.type == 'PodPhase' ? has(self.phase) : !has(self.phase)",
-                    "phase is required for PodPhase, and only allowed there",
-                ),
-                cel(
-                    "self.type == 'WaitingReason' ? has(self.reason) : "
-                    "(self.type == 'TerminatedWith' || !has(self.reason))",
-                    "reason is required for WaitingReason, optional for TerminatedWith, "
-                    "not allowed elsewhere",
-                ),
-                cel(
-                    "self.type == 'TerminatedWith' ? (has(self.exitCode) || has(self.reason)) : "
-                    "!has(self.exitCode)",
-                    "TerminatedWith needs exitCode or reason; exitCode is not allowed elsewhere",
+                    "self.type != 'TerminatedWith' || has(self.exitCode) || has(self.reason)",
+                    message=TERMINATED_WITH_DETAIL,
+                    field_path=".exitCode",
+                    reason=CelReason.REQUIRED,
                 ),
             ]
         }
     )
 
     type: ExpectationType = Field(
+        strict=False,
         description="Starts, DoesntStart, Exits, HasRestarted, HasNotRestarted: about container's events. "
         "StartsBefore, ExitsBefore (container exits before other starts), DoesntStartAfter (container "
         "does not start after other starts), RunTogether (both run and their runs overlap): about two "
         "subjects. RestartCountAtLeast, WaitingReason, TerminatedWith: about a container's status. "
-        "PodPhase: about the pod."
+        "PodPhase: about the pod.",
     )
     container: Subject | None = Field(
         None, description="A container's name, or a hook's: PostStart-<container>, PreStop-<container>."
@@ -346,13 +510,9 @@ class Expectation(ApiModel):
     count: int | None = Field(
         None, ge=0, le=1000, description="For RestartCountAtLeast: the least restartCount."
     )
-    phase: str | None = Field(
-        None, pattern="^(Pending|Running|Succeeded|Failed)$", description="For PodPhase: the pod's phase."
-    )
-    reason: str | None = Field(
+    phase: PodPhase | None = Field(None, strict=False, description="For PodPhase: the pod's phase.")
+    reason: Reason | None = Field(
         None,
-        min_length=1,
-        max_length=128,
         description="For WaitingReason: the waiting reason; for TerminatedWith: the terminated reason "
         "(Completed, Error, ...).",
     )
@@ -360,16 +520,10 @@ class Expectation(ApiModel):
 
     @model_validator(mode="after")
     def _check_fields(self) -> Expectation:
-        _require(self.type, "container", self.container, _NEEDS_CONTAINER)
-        _require(self.type, "other", self.other, PAIRWISE)
-        _require(self.type, "count", self.count, {ExpectationType.RESTART_COUNT_AT_LEAST})
-        _require(self.type, "phase", self.phase, ABOUT_POD)
-        if self.type == ExpectationType.TERMINATED_WITH:
-            if self.exit_code is None and self.reason is None:
-                raise ValueError("TerminatedWith needs exitCode or reason")
-        else:
-            _require(self.type, "reason", self.reason, {ExpectationType.WAITING_REASON})
-            _require(self.type, "exitCode", self.exit_code, set())
+        problems = typed_field_problems(self, self.type.value, EXPECTATION_FIELDS)
+        if self.type == ExpectationType.TERMINATED_WITH and self.exit_code is None and self.reason is None:
+            problems.append(Problem("exitCode", ErrorKind.REQUIRED, TERMINATED_WITH_DETAIL))
+        raise_problems(problems)
         return self
 
     @property
@@ -416,32 +570,78 @@ class PodRetention(StrEnum):
     KEEP = "Keep"
 
 
-class LifecycleTestSpec(ApiModel):
+UNKNOWN_SUBJECT_DETAIL: Final = (
+    "neither a container of the pod nor one of its hooks (PostStart-<container>, PreStop-<container>)"
+)
+HOOK_NOT_CONTAINER_DETAIL: Final = "reads a container's status, so it must name a container, not a hook"
+NOT_A_CONTAINER_DETAIL: Final = "not a container of the pod"
+HOOK_PREFIXES: Final = (f"{POST_START}-", f"{PRE_STOP}-")
+
+
+def _cel_names_subject(subject: str) -> str:
+    """CEL: container `c` is `subject`, or has the hook `subject` names. Written with exists() rather than
+    by building the list of names, which the API server's cost estimate refuses."""
+    return (
+        f"c.name == {subject} || (has(c.postStart) && '{POST_START}-' + c.name == {subject}) || "
+        f"(has(c.preStop) && '{PRE_STOP}-' + c.name == {subject})"
+    )
+
+
+def _cel_known_subject(subject: str) -> str:
+    """CEL, on the spec: `subject` is a container of the pod or one of its hooks."""
+    return (
+        f"self.pod.containers.exists(c, {_cel_names_subject(subject)}) || "
+        f"(has(self.pod.initContainers) && self.pod.initContainers.exists(c, {_cel_names_subject(subject)}))"
+    )
+
+
+def _cel_known_container(name: str) -> str:
+    return (
+        f"self.pod.containers.exists(c, c.name == {name}) || "
+        f"(has(self.pod.initContainers) && self.pod.initContainers.exists(c, c.name == {name}))"
+    )
+
+
+def _cel_is_hook(subject: str) -> str:
+    return " || ".join(f"{subject}.startsWith('{prefix}')" for prefix in HOOK_PREFIXES)
+
+
+def _cel_each_expectation(field: str, refused: str, detail: str) -> JsonDict:
+    """A rule on the spec refusing every expectation whose `field` makes `refused` (CEL, in terms of e)
+    true. Its message names the first such expectation's index and value, in the Python twin's words."""
+    applies = f"has(e.{field}) && ({refused})"
+    first = cel_first_index("self.expectations", "e", applies)
+    return cel(
+        f"!self.expectations.exists(e, {applies})",
+        message=f"every expectation's {field}: {detail}",
+        message_expression=(
+            f"{cel_string('spec.expectations[')} + {cel_index_text(first, MAX_EXPECTATIONS)} + "
+            f"{cel_string(f'].{field}: {ErrorKind.INVALID}: ')} + "
+            f"{cel_quoted(f'self.expectations[{first}].{field}')} + {cel_string(f': {detail}')}"
+        ),
+    )
+
+
+class LifecycleTestSpec(SpecModel):
     model_config = ConfigDict(
         json_schema_extra={
             "x-kubernetes-validations": [
-                cel(
-                    f"self.expectations.all(e, !has(e.container) || {_cel_known_subject('e.container')})",
-                    "every expectation's container must name a container of the pod, or one of its hooks "
-                    "(PostStart-<container>, PreStop-<container>)",
+                _cel_each_expectation(
+                    "container", f"!({_cel_known_subject('e.container')})", UNKNOWN_SUBJECT_DETAIL
                 ),
-                cel(
-                    f"self.expectations.all(e, !has(e.other) || {_cel_known_subject('e.other')})",
-                    "every expectation's other must name a container of the pod, or one of its hooks",
-                ),
-                cel(
-                    f"self.expectations.all(e, !(e.type in {_types_cel(ABOUT_CONTAINER_STATUS)}) || "
-                    "self.pod.containers.exists(c, c.name == e.container) || "
-                    "(has(self.pod.initContainers) && "
-                    "self.pod.initContainers.exists(c, c.name == e.container)))",
-                    "RestartCountAtLeast, WaitingReason and TerminatedWith must name a container, not a hook",
+                _cel_each_expectation("other", f"!({_cel_known_subject('e.other')})", UNKNOWN_SUBJECT_DETAIL),
+                _cel_each_expectation(
+                    "container",
+                    f"e.type in {cel_list(ABOUT_CONTAINER_STATUS)} && ({_cel_is_hook('e.container')})",
+                    HOOK_NOT_CONTAINER_DETAIL,
                 ),
                 cel(
                     "!has(self.judgeWhen) || !has(self.judgeWhen.container) || "
-                    "self.pod.containers.exists(c, c.name == self.judgeWhen.container) || "
-                    "(has(self.pod.initContainers) && "
-                    "self.pod.initContainers.exists(c, c.name == self.judgeWhen.container))",
-                    "judgeWhen.container must name a container of the pod",
+                    + _cel_known_container("self.judgeWhen.container"),
+                    message=NOT_A_CONTAINER_DETAIL,
+                    message_expression=f"{cel_quoted('self.judgeWhen.container')} + "
+                    f"{cel_string(f' is {NOT_A_CONTAINER_DETAIL}')}",
+                    field_path=".judgeWhen.container",
                 ),
             ]
         }
@@ -465,6 +665,7 @@ class LifecycleTestSpec(ApiModel):
     )
     pod_retention: PodRetention | None = Field(
         None,
+        strict=False,
         description="Delete the pod after judging, keep it when the run failed (for debugging), or always "
         "keep it. Defaults to the operator's setting.",
     )
@@ -476,30 +677,25 @@ class LifecycleTestSpec(ApiModel):
     def _check_names(self) -> LifecycleTestSpec:
         subjects = set(self.pod.subjects)
         containers = {c.name for c in self.pod.all_containers}
-        for i, e in enumerate(self.expectations):
-            for s in e.subjects:
-                if s not in subjects:
-                    raise ValueError(
-                        f"expectations[{i}] ({e.type.value}) names {s!r}, which is neither a container "
-                        "of the "
-                        f"pod nor one of its hooks; known: {sorted(subjects)}"
+        problems: list[Problem] = []
+        for field in ("container", "other"):
+            for i, e in enumerate(self.expectations):
+                value = getattr(e, field)
+                if value is not None and value not in subjects:
+                    problems.append(
+                        Problem(
+                            f"expectations[{i}].{field}", ErrorKind.INVALID, UNKNOWN_SUBJECT_DETAIL, value
+                        )
                     )
-            if e.type in ABOUT_CONTAINER_STATUS and e.container not in containers:
-                raise ValueError(
-                    f"expectations[{i}] ({e.type.value}) reads a container's status, so it must name a "
-                    f"container, not {e.container!r}"
-                )
-        if self.judge_when.container is not None and self.judge_when.container not in containers:
-            raise ValueError(
-                f"judgeWhen.container {self.judge_when.container!r} is not a container of the pod; "
-                f"known: {sorted(containers)}"
-            )
+        problems += [
+            Problem(f"expectations[{i}].container", ErrorKind.INVALID, HOOK_NOT_CONTAINER_DETAIL, e.container)
+            for i, e in enumerate(self.expectations)
+            if e.type in ABOUT_CONTAINER_STATUS
+            and e.container is not None
+            and e.container.startswith(HOOK_PREFIXES)
+        ]
+        judged = self.judge_when.container
+        if judged is not None and judged not in containers:
+            problems.append(Problem("judgeWhen.container", ErrorKind.INVALID, NOT_A_CONTAINER_DETAIL, judged))
+        raise_problems(problems)
         return self
-
-
-def _require(kind: Any, field: str, value: object, allowed_for: set[Any] | frozenset[Any]) -> None:
-    """The field is required for the kinds in allowed_for, and not allowed for the others."""
-    if kind in allowed_for and value is None:
-        raise ValueError(f"{field} is required for {kind.value}")
-    if kind not in allowed_for and value is not None:
-        raise ValueError(f"{field} is not allowed for {kind.value}")
