@@ -127,12 +127,12 @@ class Scheduler:
     async def _refresh_nodes(self) -> None:
         if time.monotonic() - self._nodes_listed < self.ctx.settings.nodes_refresh_seconds:
             return
+        self._nodes_listed = time.monotonic()  # a failed listing waits its turn too, not every tick
         try:
             nodes = await asyncio.to_thread(self.ctx.api.list_nodes)
         except KubeError as e:
             log.warning("could not list the nodes, keeping the last capacity: %s", e)
             return
-        self._nodes_listed = time.monotonic()
         capacity = Capacity.of(nodes, self.ctx.settings.max_runs_per_node)
         if capacity != self.capacity:
             log.info(

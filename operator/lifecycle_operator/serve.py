@@ -63,6 +63,8 @@ def run(verbose: bool) -> NoReturn:
     if not verbose:
         # kopf says "Handler ... succeeded" for every pod event; our own log has a line per run instead.
         logging.getLogger("kopf.objects").setLevel(logging.WARNING)
+        # urllib3 warns of every retry of its own; kube.retried logs one line per failed attempt.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     try:
         stop = threading.Event()
         memo = _start(settings, stop)

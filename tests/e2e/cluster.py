@@ -54,8 +54,10 @@ def free_port() -> int:
 class Operator:
     """`lifecycle-operator run` as a subprocess, as a user runs it."""
 
-    def __init__(self, log_dir: Path) -> None:
+    def __init__(self, log_dir: Path, namespaces: str = f"{NAMESPACE_PREFIX}*", **settings: str) -> None:
         self.log_dir = log_dir
+        self.namespaces = namespaces
+        self.settings = settings
         self.metrics_port = free_port()
         self.health_port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
@@ -73,7 +75,8 @@ class Operator:
             "LCO_BIND_ADDRESS": "127.0.0.1",
             "LCO_SCHEDULER_TICK_SECONDS": "1",
             # Only this tier's namespaces: the in-cluster tier runs an operator of its own on the cluster.
-            "LCO_NAMESPACES": f"{NAMESPACE_PREFIX}*",
+            "LCO_NAMESPACES": self.namespaces,
+            **{f"LCO_{k.upper()}": v for k, v in self.settings.items()},
         }
         log = (self.log_dir / f"operator-{self.starts}.log").open("wb")
         self.process = subprocess.Popen(
