@@ -22,11 +22,21 @@ from lifecycle_operator.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
 
-# kopf retries a failing API request (its watches included) with these delays, then gives up and stops.
-# Ride out an API server outage of ten minutes; a longer one stops the operator, so its supervisor
-# restarts it.
-API_ERROR_BACKOFFS: Final = (1, 2, 5, 10, *itertools.repeat(15, 38))
 WATCH_SERVER_TIMEOUT: Final = 300
+# The longest wait between two retries of a failing API request.
+MAX_BACKOFF_SECONDS: Final = 15
+
+
+def api_error_backoffs(outage_seconds: int) -> tuple[float, ...]:
+    """kopf retries a failing API request (its watches included) with these delays, then gives up and
+    stops; so they add up to the outage the operator rides out (a longer one ends the process, and its
+    supervisor restarts it)."""
+    delays: list[float] = []
+    for step in itertools.chain((1, 2, 5, 10), itertools.repeat(MAX_BACKOFF_SECONDS)):
+        if sum(delays) >= outage_seconds:
+            return tuple(delays)
+        delays.append(min(step, outage_seconds - sum(delays)))
+    raise AssertionError("unreachable")
 
 
 def post_event(body: dict[str, Any], type_: str, reason: str, message: str) -> None:
@@ -47,8 +57,8 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     """kopf's own settings; ours were read and checked before kopf started (cli.py)."""
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
-    settings.networking.error_backoffs = API_ERROR_BACKOFFS
     scheduler = _scheduler(memo)
+    settings.networking.error_backoffs = api_error_backoffs(scheduler.ctx.settings.api_outage_seconds)
     task = asyncio.create_task(scheduler.run(), name="lifecycle scheduler")
     task.add_done_callback(lambda t: _scheduler_stopped(t, memo))
     memo["scheduler_task"] = task

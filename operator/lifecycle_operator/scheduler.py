@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 
 # A started run whose Running status has not reached the view after this long no longer holds its slot.
 STARTING_GRACE_SECONDS: Final = 60.0
+# After a failed listing of the nodes, try again this soon (the API server may be back).
+FAILED_LIST_RETRY_SECONDS: Final = 5.0
+
+
+class ApiGone(Exception):
+    """The API server has not answered for longer than the operator rides out; it stops, to be restarted."""
 
 
 class Scheduler:
@@ -38,6 +44,7 @@ class Scheduler:
         self._seen_once: set[Key] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._nodes_listed = float("-inf")
+        self._api_ok = time.monotonic()  # the start-up checks have just reached the API server
 
     # -- the view, fed by the test watch (in the event loop's thread)
 
@@ -125,14 +132,26 @@ class Scheduler:
             self._wake.set()
 
     async def _refresh_nodes(self) -> None:
-        if time.monotonic() - self._nodes_listed < self.ctx.settings.nodes_refresh_seconds:
+        """List the nodes now and then; it is also the operator's heartbeat with the API server."""
+        settings = self.ctx.settings
+        now = time.monotonic()
+        wait = (
+            settings.nodes_refresh_seconds
+            if self._api_ok == self._nodes_listed
+            else FAILED_LIST_RETRY_SECONDS
+        )
+        if now - self._nodes_listed < wait:
             return
-        self._nodes_listed = time.monotonic()  # a failed listing waits its turn too, not every tick
+        self._nodes_listed = now
         try:
             nodes = await asyncio.to_thread(self.ctx.api.list_nodes)
         except KubeError as e:
+            silent = time.monotonic() - self._api_ok
+            if silent > settings.api_outage_seconds:
+                raise ApiGone(f"no answer from the API server for {silent:.0f}s: {e}") from e
             log.warning("could not list the nodes, keeping the last capacity: %s", e)
             return
+        self._api_ok = self._nodes_listed
         capacity = Capacity.of(nodes, self.ctx.settings.max_runs_per_node)
         if capacity != self.capacity:
             log.info(

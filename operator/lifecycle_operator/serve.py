@@ -9,12 +9,12 @@ still blocked in an API call cannot keep a dead operator alive with stale metric
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import random
 import socket
 import sys
-import threading
 from typing import TYPE_CHECKING, Final, NoReturn
 
 from lifecycle_operator.settings import Settings, SettingsError
@@ -35,6 +35,8 @@ class StartupError(Exception):
 
 def _check_port(address: str, port: int, what: str) -> None:
     with socket.socket() as s:
+        # As the servers themselves do: connections of a previous process in TIME_WAIT don't block it.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((address, port))
         except OSError as e:
@@ -66,7 +68,9 @@ def run(verbose: bool) -> NoReturn:
         # urllib3 warns of every retry of its own; kube.retried logs one line per failed attempt.
         logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     try:
-        stop = threading.Event()
+        # An asyncio flag: kopf waits on a threading one in an executor thread that nothing would ever
+        # release on SIGTERM, and asyncio.run then waits for that thread forever.
+        stop = asyncio.Event()
         memo = _start(settings, stop)
     except StartupError as e:
         print(f"lifecycle-operator: cannot start: {e}", file=sys.stderr)
@@ -98,7 +102,7 @@ def run(verbose: bool) -> NoReturn:
     _exit(EXIT_STOPPED)
 
 
-def _start(settings: Settings, stop: threading.Event) -> kopf.Memo:
+def _start(settings: Settings, stop: asyncio.Event) -> kopf.Memo:
     """Everything that can fail before kopf starts; returns kopf's memo."""
     import kopf  # noqa: PLC0415
 

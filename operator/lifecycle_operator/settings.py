@@ -51,6 +51,13 @@ class Settings(BaseModel):
     nodes_refresh_seconds: float = Field(
         30.0, gt=0, le=3600, description="How often the nodes are listed to know how many runs they take."
     )
+    api_outage_seconds: int = Field(
+        600,
+        ge=5,
+        le=86400,
+        description="How long the operator rides out an unreachable API server before it exits (non-zero) "
+        "for its supervisor to restart it.",
+    )
     scheduler_tick_seconds: float = Field(
         2.0, gt=0, le=60, description="How often deadlines and re-run intervals are checked."
     )
