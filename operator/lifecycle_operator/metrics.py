@@ -15,6 +15,7 @@ from lifecycle_operator import __version__
 from lifecycle_operator import constants as c
 from lifecycle_operator.outcome import RunOutcome
 
+PER_TEST: Final = ("namespace", "name")
 RUN_DURATION_BUCKETS: Final = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
 
 
@@ -24,13 +25,19 @@ class Metrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
         r = self.registry
-        self.last_verdict = Gauge(
+
+        def gauge(name: str, doc: str) -> Gauge:
+            """A gauge with one series per LifecycleTest."""
+            return Gauge(name, doc, PER_TEST, registry=r)
+
+        def counter(name: str, doc: str) -> Counter:
+            return Counter(name, doc, PER_TEST, registry=r)
+
+        self.last_verdict = gauge(
             "lifecycletest_last_verdict",
             "Verdict of the last conclusive run of a LifecycleTest: 1 passed, 0 failed (a failed "
             "expectation, a timeout, a lost pod or an invalid spec). An inconclusive run leaves it as "
             "it was.",
-            ["namespace", "name"],
-            registry=r,
         )
         self.runs = Counter(
             "lifecycletest_runs",
@@ -51,30 +58,22 @@ class Metrics:
             ["kind"],
             registry=r,
         )
-        self.last_run = Gauge(
+        self.last_run = gauge(
             "lifecycletest_last_run_timestamp_seconds",
             "Unix time when the last verdict of a LifecycleTest was written.",
-            ["namespace", "name"],
-            registry=r,
         )
-        self.interval = Gauge(
+        self.interval = gauge(
             "lifecycletest_interval_seconds",
             "The re-run interval of a LifecycleTest; 0 when it runs once per change of its spec.",
-            ["namespace", "name"],
-            registry=r,
         )
-        self.inconclusive = Gauge(
+        self.inconclusive = gauge(
             "lifecycletest_inconclusive",
             "1 when the last run of a LifecycleTest was inconclusive: the node's load broke the case's own "
             "timing on every attempt, so it says nothing about the kubelet; else 0.",
-            ["namespace", "name"],
-            registry=r,
         )
-        self.retries = Counter(
+        self.retries = counter(
             "lifecycletest_inconclusive_retries",
             "Runs judged inconclusive and tried again.",
-            ["namespace", "name"],
-            registry=r,
         )
         self.queued = Gauge(
             "lifecycle_operator_queued_runs", "Runs waiting for a slot on their node.", registry=r

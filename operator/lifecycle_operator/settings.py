@@ -17,7 +17,8 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # A field's docstring is its description (and its line in `run --help`).
+    model_config = ConfigDict(frozen=True, extra="forbid", use_attribute_docstrings=True)
 
     namespaces: tuple[str, ...] = Field(
         (),
@@ -34,30 +35,17 @@ class Settings(BaseModel):
     health_port: int = Field(8081, ge=0, le=65535, description="0 turns kopf's liveness endpoint off.")
     peering: str = Field("", description="kopf peering name for several replicas; empty runs standalone.")
     log_format: Literal["plain", "json"] = "plain"
-    max_runs_per_node: int = Field(
-        0,
-        ge=0,
-        le=1000,
-        description="Runs whose pods may be on one node at once; more are queued. 0 derives it from each "
-        "node: 8 per allocatable core, at most half its pod capacity, at most 32.",
-    )
-    max_attempts: int = Field(
-        3,
-        ge=1,
-        le=10,
-        description="Attempts at a verdict when a run is inconclusive (the node's load broke the case's "
-        "own timing) before it is reported Inconclusive.",
-    )
-    nodes_refresh_seconds: float = Field(
-        30.0, gt=0, le=3600, description="How often the nodes are listed to know how many runs they take."
-    )
-    api_outage_seconds: int = Field(
-        600,
-        ge=5,
-        le=86400,
-        description="How long the operator rides out an unreachable API server before it exits (non-zero) "
-        "for its supervisor to restart it.",
-    )
+    max_runs_per_node: int = Field(0, ge=0, le=1000)
+    """Runs whose pods may be on one node at once; more are queued. 0 derives it from each node: 8 per
+    allocatable core, at most half its pod capacity, at most 32."""
+    max_attempts: int = Field(3, ge=1, le=10)
+    """Attempts at a verdict when a run is inconclusive (the node's load broke the case's own timing)
+    before it is reported Inconclusive."""
+    nodes_refresh_seconds: float = Field(30.0, gt=0, le=3600)
+    """How often the nodes are listed to know how many runs they take."""
+    api_outage_seconds: int = Field(600, ge=5, le=86400)
+    """How long the operator rides out an unreachable API server before it exits (non-zero) for its
+    supervisor to restart it."""
     scheduler_tick_seconds: float = Field(
         2.0, gt=0, le=60, description="How often deadlines and re-run intervals are checked."
     )
@@ -101,5 +89,6 @@ def help_lines() -> list[str]:
     for name, info in Settings.model_fields.items():
         default = info.default
         shown = ",".join(default) if isinstance(default, tuple) else default
-        lines.append(f"{ENV_PREFIX}{name.upper()} (default {shown!r}) {info.description or ''}".rstrip())
+        described = " ".join((info.description or "").split())
+        lines.append(f"{ENV_PREFIX}{name.upper()} (default {shown!r}) {described}".rstrip())
     return lines

@@ -11,7 +11,7 @@ from fakeapi import FakeApi
 
 from lifecycle_operator import constants as c
 from lifecycle_operator import runs
-from lifecycle_operator.apiclient import Conflict, Invalid, NotFound, Transient
+from lifecycle_operator.apiclient import Conflict, Invalid, KubeError, NotFound, Transient
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.settings import Settings
 from lifecycle_operator.state import TestState
@@ -88,12 +88,18 @@ def test_a_run_starts_and_is_judged_with_four_writes(api: FakeApi) -> None:
     assert ctx.__dict__["events"][-1][:2] == ("Normal", c.REASON_EXPECTATIONS_MET)
 
 
-def test_an_existing_pod_is_adopted(api: FakeApi) -> None:
+def start_despite(api: FakeApi, method: str, error: KubeError) -> tuple[runs.Context, str]:
+    """Start a run while `method` fails once with `error`."""
     ctx = context(api)
     api.add_test("t", SPEC)
-    api.fail("create_pod", Conflict("exists"))
+    api.fail(method, error)
     pod = runs.start_run("ns", "t", ctx, after_run=0)
     assert pod is not None
+    return ctx, pod
+
+
+def test_an_existing_pod_is_adopted(api: FakeApi) -> None:
+    _, pod = start_despite(api, "create_pod", Conflict("exists"))
     assert api.status("t")["podName"] == pod
     assert api.status("t")["result"] == c.RESULT_RUNNING
 
@@ -304,11 +310,7 @@ def test_a_failed_runs_pod_kept_by_retention_is_not_cleaned_up(api: FakeApi) -> 
 
 
 def test_a_pod_that_vanishes_right_after_its_creation_is_judged_by_its_events(api: FakeApi) -> None:
-    ctx = context(api)
-    api.add_test("t", SPEC)
-    api.fail("get_pod", NotFound("gone"))
-    pod = runs.start_run("ns", "t", ctx, after_run=0)
-    assert pod is not None
+    ctx, pod = start_despite(api, "get_pod", NotFound("gone"))
     runs.on_pod({**api.get_pod("ns", pod), "status": {"phase": "Pending"}}, "DELETED", ctx)
     assert api.status("t")["conditions"][-1]["reason"] == c.REASON_POD_LOST
 

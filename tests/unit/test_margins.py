@@ -1,5 +1,6 @@
 """Margins are not drift: which failures the node's load explains, from timelines like the loaded runs'."""
 
+from pathlib import Path
 from typing import Any
 
 from lifecycle_operator.api import parse_spec
@@ -7,6 +8,15 @@ from lifecycle_operator.margins import cut_short_hooks, inconclusive
 from lifecycle_operator.observation import observe_pod
 from lifecycle_operator.timeline import build_timeline
 from lifecycle_operator.verdicts import evaluate
+
+TIMELINES = Path(__file__).resolve().parents[1] / "fixtures" / "timelines"
+
+
+def timeline_text(name: str) -> str:
+    """A recorded timeline: event lines, after comment lines that say where it comes from."""
+    lines = (TIMELINES / f"{name}.txt").read_text().splitlines()
+    return "".join(f"{line}\n" for line in lines if line and not line.startswith("#"))
+
 
 # Seed case 05: PostStart blocks the next container. The hook has 1 s of work, regular-1 2 s.
 BLOCKS: dict[str, Any] = {
@@ -36,47 +46,9 @@ INIT_FIRST: dict[str, Any] = {
     ],
 }
 
-# A quiet node: the hook starts at once and is done a second before its container.
-QUIET = """\
-1 100.00 regular-1 Starting
-1 100.01 regular-1 Started
-1 100.02 regular-1 Delaying 2
-1 100.05 PostStart-regular-1 Starting
-1 100.06 PostStart-regular-1 Started
-1 100.06 PostStart-regular-1 Delaying 1
-2 101.06 PostStart-regular-1 Exiting
-2 101.20 regular-2 Starting
-2 101.21 regular-2 Started
-2 101.22 regular-2 Delaying 1
-3 102.02 regular-1 Exiting
-3 102.22 regular-2 Exiting
-"""
-# A loaded node, as measured at 100 concurrent runs: the hook's exec started 1.3 s late and was taken
-# down with its container at 2 s, before it logged Exiting; the kubelet then started regular-2.
-LATE_HOOK = """\
-1 100.00 regular-1 Starting
-1 100.01 regular-1 Started
-1 100.02 regular-1 Delaying 2
-2 101.31 PostStart-regular-1 Starting
-2 101.33 PostStart-regular-1 Started
-2 101.33 PostStart-regular-1 Delaying 1
-3 102.02 regular-1 Exiting
-3 102.40 regular-2 Starting
-3 102.41 regular-2 Started
-3 102.42 regular-2 Delaying 1
-4 103.42 regular-2 Exiting
-"""
-# The other shape seen under load: the container was gone before the hook's exec logged anything.
-SILENT_HOOK = """\
-1 100.00 init-1 Starting
-1 100.01 init-1 Started
-1 100.02 init-1 Delaying 1
-2 101.02 init-1 Exiting
-2 101.50 regular-1 Starting
-2 101.51 regular-1 Started
-2 101.52 regular-1 Delaying 2
-4 103.52 regular-1 Exiting
-"""
+QUIET = timeline_text("quiet-node")
+LATE_HOOK = timeline_text("late-hook")
+SILENT_HOOK = timeline_text("silent-hook")
 
 
 def judge(raw: dict[str, Any], text: str) -> tuple[str | None, list[bool]]:
