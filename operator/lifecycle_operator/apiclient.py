@@ -50,3 +50,6 @@ class Api(Protocol):
         """Merge-patch the status subresource; with resource_version, Conflict if the test changed."""
 
     def list_nodes(self) -> list[dict[str, Any]]: ...
+
+    def get_node_lease(self, node: str) -> dict[str, Any]:
+        """The node's heartbeat Lease (kube-node-lease namespace), which its kubelet renews."""

@@ -31,6 +31,7 @@ RETRIES: Final = 4
 BACKOFF_SECONDS: Final = 0.5
 TRANSIENT_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
 STARTUP_TIMEOUT_SECONDS: Final = 4
+NODE_LEASE_NAMESPACE: Final = "kube-node-lease"
 
 
 __all__ = ["Conflict", "Invalid", "KubeApi", "KubeError", "NotFound", "Transient", "login", "retried"]
@@ -201,3 +202,11 @@ class KubeApi:
 
     def list_nodes(self) -> list[dict[str, Any]]:
         return list_nodes()
+
+    def get_node_lease(self, node: str) -> dict[str, Any]:
+        return get_node_lease(node)
+
+
+@retried
+def get_node_lease(node: str) -> dict[str, Any]:
+    return _plain(client.CoordinationV1Api(_api()).read_namespaced_lease(node, NODE_LEASE_NAMESPACE))

@@ -28,7 +28,7 @@ class Judged:
 
 @dataclass(frozen=True)
 class TimedOut:
-    pass
+    detail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,8 +75,9 @@ def outcome_reason(
     match ending:
         case Lost(detail):
             return c.REASON_POD_LOST, detail
-        case TimedOut():
-            return c.REASON_TIMED_OUT, "the judging condition was not met before the deadline"
+        case TimedOut(detail):
+            message = "the judging condition was not met before the deadline"
+            return c.REASON_TIMED_OUT, f"{message}: {detail}" if detail else message
         case Judged(unreachable) if unreachable is not None:
             return c.REASON_EXPECTATIONS_FAILED, unreachable
     failed = [v for v in verdicts if not v.passed]

@@ -18,8 +18,8 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Final
 
 from lifecycle_operator import constants as c
@@ -42,6 +42,8 @@ from lifecycle_operator.verdicts import evaluate
 log = logging.getLogger(__name__)
 
 FINISH_ATTEMPTS: Final = 5
+# How long the kubelet must have been reporting after a deadline before a pod not done counts as TimedOut.
+STATUS_SETTLE: Final = timedelta(seconds=30)
 # Kubernetes Events carry at most this much message.
 MAX_EVENT_MESSAGE: Final = 1000
 
@@ -59,6 +61,8 @@ class Context:
     settings: Settings
     metrics: Metrics
     post_event: PostEvent = _no_events
+    # Per overdue run, the first renewal of its node's Lease seen after the deadline (see on_deadline).
+    fresh_leases: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
 
 
 def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
@@ -228,8 +232,44 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
     reached = met_at(spec.judge_when, pod)
     if judgement.ready and (reached is None or reached <= status.deadline):
         finish(test, spec, pod, Judged(judgement.unreachable), ctx)
-    else:
+        return
+    silent = _kubelet_silent_since(test, pod, status.deadline, ctx)
+    if silent is None:
         finish(test, spec, pod, TimedOut(), ctx)
+    elif times.now() - status.deadline > timedelta(seconds=ctx.settings.api_outage_seconds):
+        detail = f"the kubelet of node {pod.node_name} has not reported since {times.format_time(silent)}"
+        finish(test, spec, pod, TimedOut(detail), ctx)
+    # Else the pod's status may be stale (the kubelet could not reach the API server): wait for it.
+
+
+def _kubelet_silent_since(
+    test: TestState, pod: PodObservation, deadline: datetime, ctx: Context
+) -> datetime | None:
+    """None when the kubelet has reported steadily since the deadline, so the pod's status in the API
+    is how the kubelet saw it; else the last time it is known to have reported.
+
+    The node's Lease is renewed every 10 s while the kubelet reaches the API server. A renewal seen after
+    the deadline, and another STATUS_SETTLE later, mean the kubelet was connected across a window in
+    which its status manager (which syncs every 10 s) pushed any change of the pod: a pod still not done
+    then was really not done by its deadline. After an outage the kubelet reconnects in its own time
+    (up to ~90 s here), and until then the API shows a pod that ended meanwhile as still running.
+    """
+    if pod.node_name is None:
+        return None  # never scheduled: nothing for a kubelet to report
+    try:
+        renewed = times.parse_micro_time(
+            ctx.api.get_node_lease(pod.node_name).get("spec", {}).get("renewTime")
+        )
+    except NotFound:
+        return None  # a node without a lease (kubelets before 1.17) cannot say more
+    if renewed is None or renewed < deadline:
+        return renewed or deadline
+    key = (test.namespace, test.name, test.status.run)
+    first = ctx.fresh_leases.setdefault(key, renewed)
+    if renewed - first < STATUS_SETTLE:
+        return first
+    ctx.fresh_leases.pop(key, None)
+    return None
 
 
 def resume(namespace: str, name: str, ctx: Context) -> None:

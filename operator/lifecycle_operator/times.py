@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 RFC3339: Final = "%Y-%m-%dT%H:%M:%SZ"
+RFC3339_MICRO: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def now() -> datetime:
@@ -23,6 +24,16 @@ def parse_time(value: object) -> datetime | None:
         return None
     try:
         return datetime.strptime(value, RFC3339).replace(tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_micro_time(value: object) -> datetime | None:
+    """A metav1.MicroTime (a Lease's renewTime): RFC 3339 with microseconds."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return datetime.strptime(value, RFC3339_MICRO).replace(tzinfo=UTC)
     except ValueError:
         return None
 

@@ -12,6 +12,7 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lifecycle_operator import constants as c
@@ -26,6 +27,7 @@ class FakeApi:
     pods: dict[Key, dict[str, Any]] = field(default_factory=dict)
     logs: dict[tuple[str, str, bool], str] = field(default_factory=dict)  # (pod, container, previous)
     nodes: list[dict[str, Any]] = field(default_factory=list)
+    leases: dict[str, dict[str, Any]] = field(default_factory=dict)  # by node
     writes: list[tuple[str, str]] = field(default_factory=list)  # (verb, name)
     # Failures to raise, in order, by method name; a callable is called instead (to change the world).
     failures: dict[str, deque[KubeError | Callable[[], None]]] = field(
@@ -135,3 +137,12 @@ class FakeApi:
     def list_nodes(self) -> list[dict[str, Any]]:
         self._maybe_fail("list_nodes")
         return copy.deepcopy(self.nodes)
+
+    def get_node_lease(self, node: str) -> dict[str, Any]:
+        self._maybe_fail("get_node_lease")
+        if node not in self.leases:
+            raise NotFound(f"leases {node!r} not found")
+        return copy.deepcopy(self.leases[node])
+
+    def renew_lease(self, node: str, at: datetime) -> None:
+        self.leases[node] = {"spec": {"renewTime": at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")}}

@@ -422,3 +422,52 @@ def test_a_queued_test_is_written_once(api: FakeApi) -> None:
     pod = runs.start_run("ns", "t", ctx, after_run=0)
     assert pod is not None
     assert "queuedTime" not in api.status("t")
+
+
+def on_node(api: FakeApi, pod: str, status: dict[str, Any]) -> None:
+    api.set_pod_status(pod, status)
+    api.pods[("ns", pod)]["spec"]["nodeName"] = "node-1"
+
+
+def test_a_pod_not_done_at_its_deadline_waits_for_the_kubelet_to_report(api: FakeApi) -> None:
+    """After an API server outage the kubelet reconnects in its own time; until it has reported for a
+    while after the deadline, a pod that looks unfinished may have finished: no TimedOut yet."""
+    ctx = context(api)
+    pod = start(api, ctx)
+    deadline = make_overdue(api)
+    on_node(api, pod, {"phase": "Running"})
+    api.renew_lease("node-1", deadline - timedelta(seconds=5))  # silent since before the deadline
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["result"] == c.RESULT_RUNNING
+    api.renew_lease("node-1", deadline + timedelta(seconds=40))  # back: first renewal after the deadline
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["result"] == c.RESULT_RUNNING
+    # The kubelet pushes the pod's real status meanwhile: it finished before the deadline.
+    on_node(api, pod, terminated_pod(finished=deadline - timedelta(seconds=20)))
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+
+
+def test_a_pod_still_not_done_once_the_kubelet_reported_steadily_timed_out(api: FakeApi) -> None:
+    ctx = context(api)
+    pod = start(api, ctx)
+    deadline = make_overdue(api)
+    on_node(api, pod, {"phase": "Running"})
+    api.renew_lease("node-1", deadline + timedelta(seconds=1))
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["result"] == c.RESULT_RUNNING
+    api.renew_lease("node-1", deadline + timedelta(seconds=1) + runs.STATUS_SETTLE)
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["conditions"][-1]["reason"] == c.REASON_TIMED_OUT
+
+
+def test_a_node_silent_for_longer_than_an_outage_is_timed_out_saying_so(api: FakeApi) -> None:
+    ctx = context(api, api_outage_seconds=10)
+    pod = start(api, ctx)
+    deadline = make_overdue(api)  # 30 s ago
+    on_node(api, pod, {"phase": "Running"})
+    api.renew_lease("node-1", deadline - timedelta(seconds=60))
+    runs.on_deadline("ns", "t", ctx)
+    succeeded = api.status("t")["conditions"][-1]
+    assert succeeded["reason"] == c.REASON_TIMED_OUT
+    assert "has not reported since" in succeeded["message"]

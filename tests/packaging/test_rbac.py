@@ -21,6 +21,7 @@ NAMESPACED_RULES: Final[list[Rule]] = [
 CRD_DISCOVERY: Final[list[Rule]] = [
     (("apiextensions.k8s.io",), ("customresourcedefinitions",), ("get", "list", "watch")),
     (("",), ("nodes",), ("list",)),  # the operator's admission: how many runs each node takes
+    (("coordination.k8s.io",), ("leases",), ("get",)),  # is a pod's status past its deadline fresh?
 ]
 NAMESPACES: Final[Rule] = (("",), ("namespaces",), ("list", "watch"))
 KOPF_PEERINGS: Final[Rule] = (("kopf.dev",), ("kopfpeerings",), ("get", "list", "patch", "watch"))
