@@ -97,30 +97,72 @@ def _doesnt_start_after(t: Timeline, name: str, other: str) -> Outcome:
     return Outcome(True, f"{name} did not start after {other} Starting@{t.events[other_starting].uptime:.2f}")
 
 
+def _exits_first(t: Timeline, first: str, then: str) -> Outcome:
+    """`then` logs Exiting after `first` logged Exiting: upstream's current ExitsBefore, which also orders
+    the exits of two containers that ran side by side (ExitsBefore keeps the 2023 meaning). Searching
+    after `first`'s exit makes one name work too: an instance exits, then a later one does."""
+    anchor = t.find(first, Verb.EXITING)
+    if anchor == -1:
+        return Outcome(
+            False, f"{first} never logged Exiting; saw {t.render(first)}", Missing(first, Verb.EXITING)
+        )
+    later = t.find(then, Verb.EXITING, anchor + 1)
+    if later == -1:
+        return Outcome(
+            False,
+            f"{then} did not log Exiting after {first} Exiting; saw {t.render()}",
+            Missing(then, Verb.EXITING, anchor),
+        )
+    return Outcome(
+        True, f"{first} Exiting@{t.events[anchor].uptime:.2f}, {then} Exiting@{t.events[later].uptime:.2f}"
+    )
+
+
+def _runs(t: Timeline, name: str) -> list[tuple[int, int]]:
+    """Each complete run of `name`: the indices of a Started and of the Exiting that ends it.
+
+    A restarted container (or a hook called again) has several. A run that never logged Exiting (a
+    SIGKILL) ends at the next Started and is not complete."""
+    runs: list[tuple[int, int]] = []
+    started = -1
+    for i, e in enumerate(t.events):
+        if e.subject != name:
+            continue
+        if e.verb == Verb.STARTED:
+            started = i
+        elif e.verb == Verb.EXITING and started != -1:
+            runs.append((started, i))
+            started = -1
+    return runs
+
+
 def _run_together(t: Timeline, a: str, b: str) -> Outcome:
     # Upstream's first revision looked for a "Finishing" verb nobody writes, so it could never fail on
-    # order; like upstream's fix, both runs must be complete (Started and Exiting) and must overlap.
-    bounds: dict[str, tuple[int, int]] = {}
+    # order; like upstream's fix, runs must be complete (Started and Exiting) and must overlap. As
+    # upstream, any run of one may overlap any run of the other: a crash-looping sidecar whose first run
+    # ended before the main container started still runs together with it when a restart overlaps it.
+    runs: dict[str, list[tuple[int, int]]] = {}
     for name in (a, b):
-        started, exited = t.find(name, Verb.STARTED), t.find(name, Verb.EXITING)
-        if started == -1 or exited == -1:
-            verb = Verb.STARTED if started == -1 else Verb.EXITING
+        runs[name] = _runs(t, name)
+        if not runs[name]:
+            verb = Verb.STARTED if t.find(name, Verb.STARTED) == -1 else Verb.EXITING
             return Outcome(
                 False,
                 f"{name} did not both log Started and Exiting; saw {t.render(name)}",
                 Missing(name, verb),
             )
-        bounds[name] = (started, exited)
-    (a_start, a_exit), (b_start, b_exit) = bounds[a], bounds[b]
-    if b_start > a_exit:
-        return Outcome(False, f"{b} started after {a} exited; saw {t.render()}")
-    if a_start > b_exit:
-        return Outcome(False, f"{a} started after {b} exited; saw {t.render()}")
     ev = t.events
+    for a_start, a_exit in runs[a]:
+        for b_start, b_exit in runs[b]:
+            if b_start < a_exit and a_start < b_exit:
+                return Outcome(
+                    True,
+                    f"{a} ran {ev[a_start].uptime:.2f}-{ev[a_exit].uptime:.2f}, "
+                    f"{b} ran {ev[b_start].uptime:.2f}-{ev[b_exit].uptime:.2f}: they overlapped",
+                )
     return Outcome(
-        True,
-        f"{a} ran {ev[a_start].uptime:.2f}-{ev[a_exit].uptime:.2f}, "
-        f"{b} ran {ev[b_start].uptime:.2f}-{ev[b_exit].uptime:.2f}: they overlapped",
+        False,
+        f"no run of {a} ({len(runs[a])}) overlapped a run of {b} ({len(runs[b])}); saw {t.render()}",
     )
 
 
@@ -163,9 +205,13 @@ def _terminated_with(pod: PodObservation, name: str, exit_code: int | None, reas
     c = _status(pod, name)
     if c is None:
         return Outcome(False, f"{name} has no container status")
-    term = c.terminated or c.last_terminated
+    # As upstream: the current state, not the last termination of an instance since restarted.
+    term = c.terminated
     if term is None:
-        return Outcome(False, f"{name} has not terminated")
+        now = "running" if c.running else f"waiting with reason {c.waiting_reason or 'none'}"
+        last = c.last_terminated
+        before = f"; an earlier instance exited with code {last.exit_code}" if last is not None else ""
+        return Outcome(False, f"{name} has not terminated: it is {now}{before}")
     seen = f"{name} terminated with exit code {term.exit_code}, reason {term.reason}"
     ok = (exit_code is None or term.exit_code == exit_code) and (reason is None or term.reason == reason)
     return Outcome(ok, seen)
@@ -183,6 +229,7 @@ def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
         ExpectationType.EXITS: lambda: _exits(timeline, name),
         ExpectationType.STARTS_BEFORE: lambda: _then_starts(timeline, name, Verb.STARTED, other),
         ExpectationType.EXITS_BEFORE: lambda: _then_starts(timeline, name, Verb.EXITING, other),
+        ExpectationType.EXITS_FIRST: lambda: _exits_first(timeline, name, other),
         ExpectationType.DOESNT_START_AFTER: lambda: _doesnt_start_after(timeline, name, other),
         ExpectationType.RUN_TOGETHER: lambda: _run_together(timeline, name, other),
         ExpectationType.HAS_RESTARTED: lambda: _has_restarted(timeline, name),

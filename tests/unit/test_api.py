@@ -21,7 +21,7 @@ from lifecycle_operator.api import (
     parse_spec,
 )
 from lifecycle_operator.api.rules import ErrorKind, Problem, TypedField, render_value
-from lifecycle_operator.api.spec import EXPECTATION_FIELDS, JUDGE_FIELDS
+from lifecycle_operator.api.spec import EXPECTATION_FIELDS, JUDGE_FIELDS, PAIRWISE
 from lifecycle_operator.manifest_files import read_documents
 from lifecycle_operator.validation import check_document, check_file
 
@@ -213,7 +213,7 @@ def test_every_expectation_type_describes_itself() -> None:
         raw: dict[str, object] = {"type": t.value, **samples.get(t, {})}
         if t != ExpectationType.POD_PHASE:
             raw["container"] = "a"
-        if t in {"StartsBefore", "ExitsBefore", "DoesntStartAfter", "RunTogether"}:
+        if t in PAIRWISE:
             raw["other"] = "b"
         text = Expectation.model_validate(raw).describe()
         assert text

@@ -39,6 +39,27 @@ RESTARTS = """\
 13 22.02 r Exiting
 """
 FIRST_INSTANCE = RESTARTS.split("12 21.00", maxsplit=1)[0]
+CRASH_LOOPING_SIDECAR = """\
+1 1.00 side Starting 0
+1 1.01 side Started
+1 2.00 side Exiting
+1 3.00 main Starting 0
+1 3.01 main Started
+1 5.00 side Starting 0
+1 5.01 side Started
+1 6.00 side Exiting
+1 8.00 main Exiting
+"""
+KILLED_THEN_RESTARTED = """\
+1 1.00 side Starting 0
+1 1.01 side Started
+1 3.00 main Starting 0
+1 3.01 main Started
+1 4.00 main Exiting
+1 5.00 side Starting 0
+1 5.01 side Started
+1 6.00 side Exiting
+"""
 
 
 def timeline(text: str = SERIAL) -> Timeline:
@@ -51,6 +72,7 @@ POD: PodObservation = observe_pod(
         init=[status("init-1", terminated(1, reason="Error"))],
         containers=[
             status("r", {"waiting": {"reason": "CrashLoopBackOff"}}, terminated(1), restarts=3),
+            status("done", terminated(0, reason="Completed")),
         ],
     )
 )
@@ -82,6 +104,25 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "RunTogether", "container": "regular-1", "other": "PostStart-regular-1"}, SERIAL, True),
     ({"type": "RunTogether", "container": "init-1", "other": "init-2"}, SERIAL, False),
     ({"type": "RunTogether", "container": "init-2", "other": "init-1"}, SERIAL, False),
+    # As upstream, any run of one against any run of the other: a crash-looping sidecar's first run ended
+    # before the main container started, its restart overlaps it.
+    ({"type": "RunTogether", "container": "side", "other": "main"}, CRASH_LOOPING_SIDECAR, True),
+    ({"type": "RunTogether", "container": "main", "other": "side"}, CRASH_LOOPING_SIDECAR, True),
+    # Each run of one ended before each run of the other started.
+    (
+        {"type": "RunTogether", "container": "side", "other": "main"},
+        CRASH_LOOPING_SIDECAR.replace("1 8.00 main Exiting", "1 4.00 main Exiting"),
+        False,
+    ),
+    # A run killed before it logged Exiting is not complete: the next run's Exiting does not end it.
+    ({"type": "RunTogether", "container": "side", "other": "main"}, KILLED_THEN_RESTARTED, False),
+    ({"type": "ExitsFirst", "container": "init-1", "other": "init-2"}, SERIAL, True),
+    ({"type": "ExitsFirst", "container": "init-2", "other": "init-1"}, SERIAL, False),
+    # Unlike ExitsBefore, it orders the exits of two containers that ran side by side.
+    ({"type": "ExitsFirst", "container": "PostStart-regular-1", "other": "regular-1"}, SERIAL, True),
+    ({"type": "ExitsFirst", "container": "regular-1", "other": "PostStart-regular-1"}, SERIAL, False),
+    ({"type": "ExitsFirst", "container": "r", "other": "r"}, RESTARTS, True),
+    ({"type": "ExitsFirst", "container": "r", "other": "r"}, FIRST_INSTANCE, False),
     ({"type": "HasRestarted", "container": "r"}, RESTARTS, True),
     ({"type": "HasRestarted", "container": "init-1"}, SERIAL, False),
     ({"type": "HasNotRestarted", "container": "init-1"}, SERIAL, True),
@@ -96,7 +137,9 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "WaitingReason", "container": "r", "reason": "CrashLoopBackOff"}, "", True),
     ({"type": "WaitingReason", "container": "init-1", "reason": "CrashLoopBackOff"}, "", False),
     ({"type": "TerminatedWith", "container": "init-1", "exitCode": 1, "reason": "Error"}, "", True),
-    ({"type": "TerminatedWith", "container": "r", "exitCode": 1}, "", True),  # from the last state
+    # As upstream, the current state only: r was restarted and is waiting, its last termination is history.
+    ({"type": "TerminatedWith", "container": "r", "exitCode": 1}, "", False),
+    ({"type": "TerminatedWith", "container": "done", "exitCode": 0, "reason": "Completed"}, "", True),
     ({"type": "TerminatedWith", "container": "init-1", "exitCode": 0}, "", False),
     ({"type": "TerminatedWith", "container": "init-1", "reason": "Completed"}, "", False),
 ]
@@ -129,3 +172,32 @@ def test_failure_messages_say_what_was_seen() -> None:
 def test_evaluate_keeps_order() -> None:
     es = [Expectation.model_validate(x) for x, _, _ in CASES[:4]]
     assert [v.expectation for v in evaluate(es, timeline(), POD)] == es
+
+
+def test_run_together_names_the_missing_event() -> None:
+    e = Expectation.model_validate({"type": "RunTogether", "container": "side", "other": "main"})
+    unfinished = CRASH_LOOPING_SIDECAR.replace("1 8.00 main Exiting", "")
+    passed, message, missing = check(e, timeline(unfinished), POD)
+    assert not passed
+    assert missing is not None
+    assert (missing.subject, missing.verb) == ("main", "Exiting")
+    assert "main did not both log Started and Exiting" in message
+
+
+def test_terminated_with_says_what_the_current_state_is() -> None:
+    e = Expectation.model_validate({"type": "TerminatedWith", "container": "r", "exitCode": 1})
+    _, message, missing = check(e, timeline(""), POD)
+    assert message == (
+        "r has not terminated: it is waiting with reason CrashLoopBackOff; "
+        "an earlier instance exited with code 1"
+    )
+    assert missing is None
+
+
+def test_exits_first_names_the_missing_event() -> None:
+    e = Expectation.model_validate({"type": "ExitsFirst", "container": "init-1", "other": "ghost"})
+    passed, message, missing = check(e, timeline(), POD)
+    assert not passed
+    assert missing is not None
+    assert (missing.subject, missing.verb) == ("ghost", "Exiting")
+    assert "ghost did not log Exiting after init-1 Exiting" in message

@@ -417,6 +417,7 @@ class ExpectationType(StrEnum):
     EXITS = "Exits"
     STARTS_BEFORE = "StartsBefore"
     EXITS_BEFORE = "ExitsBefore"
+    EXITS_FIRST = "ExitsFirst"
     DOESNT_START_AFTER = "DoesntStartAfter"
     RUN_TOGETHER = "RunTogether"
     HAS_RESTARTED = "HasRestarted"
@@ -431,6 +432,7 @@ PAIRWISE: Final = frozenset(
     {
         ExpectationType.STARTS_BEFORE,
         ExpectationType.EXITS_BEFORE,
+        ExpectationType.EXITS_FIRST,
         ExpectationType.DOESNT_START_AFTER,
         ExpectationType.RUN_TOGETHER,
     }
@@ -498,7 +500,8 @@ class Expectation(SpecModel):
     type: ExpectationType = Field(
         strict=False,
         description="Starts, DoesntStart, Exits, HasRestarted, HasNotRestarted: about container's events. "
-        "StartsBefore, ExitsBefore (container exits before other starts), DoesntStartAfter (container "
+        "StartsBefore, ExitsBefore (container exits before other starts), ExitsFirst (container exits "
+        "before other exits, as upstream's current ExitsBefore), DoesntStartAfter (container "
         "does not start after other starts), RunTogether (both run and their runs overlap): about two "
         "subjects. RestartCountAtLeast, WaitingReason, TerminatedWith: about a container's status. "
         "PodPhase: about the pod.",
@@ -544,6 +547,8 @@ class Expectation(SpecModel):
                 return f"{c} starts before {o}"
             case ExpectationType.EXITS_BEFORE:
                 return f"{c} exits before {o} starts"
+            case ExpectationType.EXITS_FIRST:
+                return f"{c} exits before {o} exits"
             case ExpectationType.DOESNT_START_AFTER:
                 return f"{c} does not start after {o} starts"
             case ExpectationType.RUN_TOGETHER:

@@ -1,0 +1,141 @@
+"""Every case of catalogue/ on the real local cluster: each must reach Succeeded=True.
+
+The catalogue reproduces the upstream kubelet e2e cases our schema can write faithfully (see
+catalogue/README.md). All of them are applied at once into one namespace, watched by an operator of this
+module's own (other e2e runs on the same cluster use the e2e- and chaos- namespaces with operators of
+their own); the operator queues them to its per-node limit of runs. Prints one line per case and
+`catalogue: N passed of N`.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from cluster import Operator
+
+from clustertools import GROUP_PLURAL, ROOT, TERMINAL_RESULTS, kubectl, kubectl_json, kubectl_result, wait_for
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "catalogue-"
+CATALOGUE = ROOT / "catalogue"
+# The slowest case waits through three crash-loop back-offs (10 + 20 + 40 s) after three 10 s runs; with
+# 16 runs on the node at once, the whole catalogue takes a few minutes. This only bounds a hang.
+VERDICT_TIMEOUT = 1200
+
+
+def catalogue_files() -> list[Path]:
+    return sorted(CATALOGUE.glob("*/*.yaml"))
+
+
+def _run_seconds(container: dict[str, Any]) -> int:
+    b = container.get("behavior", {})
+    return int(b.get("startDelaySeconds", 0)) + min(int(b.get("delaySeconds", 0)), 60)
+
+
+def estimated_seconds(spec: dict[str, Any]) -> int:
+    """A rough length of a case's run, only to apply the long ones first: the operator starts queued runs
+    longest-queued first, so that keeps the node's slots busy until the end instead of leaving one long
+    case running alone."""
+    pod = spec["pod"]
+    judge = spec.get("judgeWhen", {})
+    everyone = {c["name"]: c for c in [*pod.get("initContainers", []), *pod["containers"]]}
+    if judge.get("type") == "RestartCount":
+        count = int(judge["count"])
+        return 10 * (2**count - 1) + count * _run_seconds(everyone[judge["container"]])
+    if judge.get("type") == "ContainerWaiting":
+        return 20
+    inits = sum(_run_seconds(c) for c in pod.get("initContainers", []) if "restartPolicy" not in c)
+    return inits + max(_run_seconds(c) for c in pod["containers"])
+
+
+class Catalogue:
+    """The operator of this module and the namespace it watches."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.operator = Operator(log_dir, namespaces=f"{PREFIX}*")
+        self.namespace = f"{PREFIX}{random.randrange(16**6):06x}"
+
+    def create_namespace(self) -> None:
+        kubectl("create", "namespace", self.namespace)
+        kubectl("label", "namespace", self.namespace, "pod-security.kubernetes.io/enforce=restricted")
+
+    def apply(self, docs: list[dict[str, Any]]) -> None:
+        kubectl("apply", "-n", self.namespace, "-f", "-", stdin=yaml.safe_dump_all(docs), timeout=300)
+
+    def statuses(self) -> dict[str, dict[str, Any]]:
+        items = kubectl_json(GROUP_PLURAL, "-n", self.namespace)["items"]
+        return {t["metadata"]["name"]: t.get("status") or {} for t in items}
+
+    def close(self) -> None:
+        self.operator.stop()
+        kubectl_result("delete", "namespace", self.namespace, "--wait=false")
+
+
+@pytest.fixture(scope="module")
+def catalogue(crd: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalogue]:
+    log_dir = Path(os.environ.get("LCO_E2E_LOG_DIR") or tmp_path_factory.mktemp("catalogue")) / "catalogue"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    cat = Catalogue(log_dir)
+    cat.operator.start()
+    cat.create_namespace()
+    yield cat
+    cat.close()
+
+
+def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
+    return next((c for c in status.get("conditions", []) if c["type"] == type_), {})
+
+
+def _seconds(status: dict[str, Any]) -> str:
+    """The judged run's length, from its record."""
+    for record in status.get("history", []):
+        start, end = record.get("startTime"), record.get("completionTime")
+        if record.get("run") == status.get("run") and start and end:
+            took = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+            return f"{took.total_seconds():.0f}s"
+    return "?s"
+
+
+def test_every_catalogue_case_passes_on_the_real_kubelet(catalogue: Catalogue) -> None:
+    files = catalogue_files()
+    docs = {path: yaml.safe_load(path.read_text()) for path in files}
+    longest_first = sorted(files, key=lambda p: -estimated_seconds(docs[p]["spec"]))
+    names = {docs[path]["metadata"]["name"]: path.relative_to(CATALOGUE) for path in files}
+    assert len(names) == len(files), "two catalogue files share a name"
+
+    start = time.monotonic()
+    catalogue.apply([docs[path] for path in longest_first])
+
+    def all_judged() -> dict[str, dict[str, Any]] | None:
+        statuses = catalogue.statuses()
+        judged = [s for s in statuses.values() if s.get("result") in TERMINAL_RESULTS]
+        return statuses if len(statuses) == len(names) and len(judged) == len(names) else None
+
+    try:
+        statuses = wait_for("every catalogue verdict", all_judged, timeout=VERDICT_TIMEOUT, interval=3)
+    except AssertionError:
+        statuses = catalogue.statuses()  # reported below: what has no verdict is a failure
+    wall = time.monotonic() - start
+
+    failures: list[str] = []
+    print()
+    for name, path in sorted(names.items(), key=lambda item: str(item[1])):
+        status = statuses.get(name, {})
+        succeeded = _condition(status, "Succeeded")
+        ok = succeeded.get("status") == "True"
+        line = f"catalogue {path}: {status.get('result', 'no verdict')} {succeeded.get('reason', '')}"
+        print(f"{line} ({_seconds(status)})")
+        if not ok:
+            failures.append(f"{line}: {succeeded.get('message', '')}")
+    passed = len(names) - len(failures)
+    print(f"catalogue: {passed} passed of {len(names)} ({wall:.0f}s)")
+    assert not failures, "\n".join(failures)
