@@ -18,24 +18,23 @@ def format_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime(RFC3339)
 
 
-def parse_time(value: object) -> datetime | None:
-    """A status or pod timestamp; None when absent or not one (a hand-edited status must not wedge a run)."""
+def _parse(value: object, layout: str) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.strptime(value, RFC3339).replace(tzinfo=UTC)
+        return datetime.strptime(value, layout).replace(tzinfo=UTC)
     except ValueError:
         return None
+
+
+def parse_time(value: object) -> datetime | None:
+    """A status or pod timestamp; None when absent or not one (a hand-edited status must not wedge a run)."""
+    return _parse(value, RFC3339)
 
 
 def parse_micro_time(value: object) -> datetime | None:
     """A metav1.MicroTime (a Lease's renewTime): RFC 3339 with microseconds."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.strptime(value, RFC3339_MICRO).replace(tzinfo=UTC)
-    except ValueError:
-        return None
+    return _parse(value, RFC3339_MICRO)
 
 
 def from_unix(seconds: int) -> str:

@@ -60,24 +60,27 @@ def _exits(t: Timeline, name: str) -> Outcome:
     return Outcome(True, f"{name} exited; saw {t.render(name)}")
 
 
-def _then_starts(t: Timeline, first: str, first_verb: Verb, then: str) -> Outcome:
-    """`then` logs Starting after `first` logged first_verb: StartsBefore (Started) and ExitsBefore
-    (Exiting), as upstream. Searching after `first`'s event makes one name work too: a restart."""
+def _then(t: Timeline, first: str, first_verb: Verb, then: str, then_verb: Verb) -> Outcome:
+    """`then` logs then_verb after `first` logged first_verb. StartsBefore (Started, then Starting) and
+    ExitsBefore (Exiting, then Starting) as upstream's 2023 helpers; ExitsFirst (Exiting, then Exiting) as
+    upstream's current ExitsBefore, which also orders the exits of two containers that ran side by side.
+    Searching after `first`'s event makes one name work too: an instance, then a later one."""
     anchor = t.find(first, first_verb)
     if anchor == -1:
         return Outcome(
             False, f"{first} never logged {first_verb}; saw {t.render(first)}", Missing(first, first_verb)
         )
-    later = t.find(then, Verb.STARTING, anchor + 1)
+    later = t.find(then, then_verb, anchor + 1)
     if later == -1:
         return Outcome(
             False,
-            f"{then} did not log Starting after {first} {first_verb}; saw {t.render()}",
-            Missing(then, Verb.STARTING, anchor),
+            f"{then} did not log {then_verb} after {first} {first_verb}; saw {t.render()}",
+            Missing(then, then_verb, anchor),
         )
     return Outcome(
         True,
-        f"{first} {first_verb}@{t.events[anchor].uptime:.2f}, {then} Starting@{t.events[later].uptime:.2f}",
+        f"{first} {first_verb}@{t.events[anchor].uptime:.2f}, "
+        f"{then} {then_verb}@{t.events[later].uptime:.2f}",
     )
 
 
@@ -95,27 +98,6 @@ def _doesnt_start_after(t: Timeline, name: str, other: str) -> Outcome:
             f"Starting@{t.events[other_starting].uptime:.2f}",
         )
     return Outcome(True, f"{name} did not start after {other} Starting@{t.events[other_starting].uptime:.2f}")
-
-
-def _exits_first(t: Timeline, first: str, then: str) -> Outcome:
-    """`then` logs Exiting after `first` logged Exiting: upstream's current ExitsBefore, which also orders
-    the exits of two containers that ran side by side (ExitsBefore keeps the 2023 meaning). Searching
-    after `first`'s exit makes one name work too: an instance exits, then a later one does."""
-    anchor = t.find(first, Verb.EXITING)
-    if anchor == -1:
-        return Outcome(
-            False, f"{first} never logged Exiting; saw {t.render(first)}", Missing(first, Verb.EXITING)
-        )
-    later = t.find(then, Verb.EXITING, anchor + 1)
-    if later == -1:
-        return Outcome(
-            False,
-            f"{then} did not log Exiting after {first} Exiting; saw {t.render()}",
-            Missing(then, Verb.EXITING, anchor),
-        )
-    return Outcome(
-        True, f"{first} Exiting@{t.events[anchor].uptime:.2f}, {then} Exiting@{t.events[later].uptime:.2f}"
-    )
 
 
 def _runs(t: Timeline, name: str) -> list[tuple[int, int]]:
@@ -227,9 +209,9 @@ def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
         ExpectationType.STARTS: lambda: _starts(timeline, name),
         ExpectationType.DOESNT_START: lambda: _doesnt_start(timeline, name),
         ExpectationType.EXITS: lambda: _exits(timeline, name),
-        ExpectationType.STARTS_BEFORE: lambda: _then_starts(timeline, name, Verb.STARTED, other),
-        ExpectationType.EXITS_BEFORE: lambda: _then_starts(timeline, name, Verb.EXITING, other),
-        ExpectationType.EXITS_FIRST: lambda: _exits_first(timeline, name, other),
+        ExpectationType.STARTS_BEFORE: lambda: _then(timeline, name, Verb.STARTED, other, Verb.STARTING),
+        ExpectationType.EXITS_BEFORE: lambda: _then(timeline, name, Verb.EXITING, other, Verb.STARTING),
+        ExpectationType.EXITS_FIRST: lambda: _then(timeline, name, Verb.EXITING, other, Verb.EXITING),
         ExpectationType.DOESNT_START_AFTER: lambda: _doesnt_start_after(timeline, name, other),
         ExpectationType.RUN_TOGETHER: lambda: _run_together(timeline, name, other),
         ExpectationType.HAS_RESTARTED: lambda: _has_restarted(timeline, name),

@@ -51,6 +51,14 @@ def free_port() -> int:
         return port
 
 
+def log_dir_for(tier: str, tmp_path_factory: Any) -> Path:
+    """Where a tier's operator logs go: under LCO_E2E_LOG_DIR when set (CI keeps it), else a temp dir."""
+    root = os.environ.get("LCO_E2E_LOG_DIR")
+    path = (Path(root) if root else tmp_path_factory.mktemp(tier)) / tier
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 class Operator:
     """`lifecycle-operator run` as a subprocess, as a user runs it."""
 

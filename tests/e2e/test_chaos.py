@@ -15,7 +15,6 @@ copies only: it is the honest answer when the node's load breaks a case's own ti
 from __future__ import annotations
 
 import copy
-import os
 import random
 import signal
 import subprocess
@@ -27,7 +26,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import Operator
+from cluster import Operator, log_dir_for
 
 from clustertools import (
     EXAMPLES,
@@ -187,9 +186,7 @@ class Chaos:
 
 @pytest.fixture(scope="module")
 def chaos(crd: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chaos]:
-    log_dir = Path(os.environ.get("LCO_E2E_LOG_DIR") or tmp_path_factory.mktemp("chaos")) / "chaos"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    ch = Chaos(log_dir)
+    ch = Chaos(log_dir_for("chaos", tmp_path_factory))
     ch.operator.start()
     yield ch
     ch.close()

@@ -9,7 +9,6 @@ their own); the operator queues them to its per-node limit of runs. Prints one l
 
 from __future__ import annotations
 
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -19,7 +18,7 @@ from typing import Any
 
 import pytest
 import yaml
-from cluster import Operator
+from cluster import Operator, log_dir_for
 
 from clustertools import GROUP_PLURAL, ROOT, TERMINAL_RESULTS, kubectl, kubectl_json, kubectl_result, wait_for
 
@@ -82,9 +81,7 @@ class Catalogue:
 
 @pytest.fixture(scope="module")
 def catalogue(crd: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Catalogue]:
-    log_dir = Path(os.environ.get("LCO_E2E_LOG_DIR") or tmp_path_factory.mktemp("catalogue")) / "catalogue"
-    log_dir.mkdir(parents=True, exist_ok=True)
-    cat = Catalogue(log_dir)
+    cat = Catalogue(log_dir_for("catalogue", tmp_path_factory))
     cat.operator.start()
     cat.create_namespace()
     yield cat

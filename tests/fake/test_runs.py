@@ -225,22 +225,17 @@ def make_overdue(api: FakeApi, name: str = "t") -> datetime:
     return deadline
 
 
-def test_a_deadline_noticed_late_judges_a_pod_that_finished_in_time(api: FakeApi) -> None:
+@pytest.mark.parametrize(("finished", "reason"), [(-5, c.REASON_EXPECTATIONS_MET), (5, c.REASON_TIMED_OUT)])
+def test_a_deadline_noticed_late_judges_the_pod_by_its_own_timestamps(
+    api: FakeApi, finished: int, reason: str
+) -> None:
+    """A pod that finished before its deadline passes however late that is noticed; after it, TimedOut."""
     ctx = context(api)
     pod = start(api, ctx)
     deadline = make_overdue(api)
-    api.set_pod_status(pod, terminated_pod(finished=deadline - timedelta(seconds=5)))
+    api.set_pod_status(pod, terminated_pod(finished=deadline + timedelta(seconds=finished)))
     runs.on_deadline("ns", "t", ctx)
-    assert api.status("t")["result"] == c.RESULT_PASSED
-
-
-def test_a_pod_that_finished_after_its_deadline_timed_out(api: FakeApi) -> None:
-    ctx = context(api)
-    pod = start(api, ctx)
-    deadline = make_overdue(api)
-    api.set_pod_status(pod, terminated_pod(finished=deadline + timedelta(seconds=5)))
-    runs.on_deadline("ns", "t", ctx)
-    assert api.status("t")["conditions"][-1]["reason"] == c.REASON_TIMED_OUT
+    assert api.status("t")["conditions"][-1]["reason"] == reason
 
 
 def test_a_pod_still_running_at_its_deadline_timed_out(api: FakeApi) -> None:

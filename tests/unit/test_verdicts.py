@@ -77,6 +77,8 @@ POD: PodObservation = observe_pod(
     )
 )
 
+ADJACENT = "1 1.00 a Starting\n1 1.01 b Started\n"
+NEVER_OVERLAPPING = CRASH_LOOPING_SIDECAR.replace("1 8.00 main Exiting", "1 4.00 main Exiting")
 CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "Starts", "container": "init-1"}, SERIAL, True),
     ({"type": "Starts", "container": "regular-2"}, SERIAL, False),
@@ -96,11 +98,7 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "DoesntStartAfter", "container": "regular-1", "other": "init-2"}, SERIAL, False),
     ({"type": "DoesntStartAfter", "container": "init-1", "other": "ghost"}, SERIAL, False),
     # Started right after the other's Starting, with nothing between them.
-    (
-        {"type": "DoesntStartAfter", "container": "b", "other": "a"},
-        "1 1.00 a Starting\n1 1.01 b Started\n",
-        False,
-    ),
+    ({"type": "DoesntStartAfter", "container": "b", "other": "a"}, ADJACENT, False),
     ({"type": "RunTogether", "container": "regular-1", "other": "PostStart-regular-1"}, SERIAL, True),
     ({"type": "RunTogether", "container": "init-1", "other": "init-2"}, SERIAL, False),
     ({"type": "RunTogether", "container": "init-2", "other": "init-1"}, SERIAL, False),
@@ -109,11 +107,7 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "RunTogether", "container": "side", "other": "main"}, CRASH_LOOPING_SIDECAR, True),
     ({"type": "RunTogether", "container": "main", "other": "side"}, CRASH_LOOPING_SIDECAR, True),
     # Each run of one ended before each run of the other started.
-    (
-        {"type": "RunTogether", "container": "side", "other": "main"},
-        CRASH_LOOPING_SIDECAR.replace("1 8.00 main Exiting", "1 4.00 main Exiting"),
-        False,
-    ),
+    ({"type": "RunTogether", "container": "side", "other": "main"}, NEVER_OVERLAPPING, False),
     # A run killed before it logged Exiting is not complete: the next run's Exiting does not end it.
     ({"type": "RunTogether", "container": "side", "other": "main"}, KILLED_THEN_RESTARTED, False),
     ({"type": "ExitsFirst", "container": "init-1", "other": "init-2"}, SERIAL, True),

@@ -218,6 +218,11 @@ class TypedField:
     allowed_for: frozenset[str]
     is_string: bool = True
 
+    @classmethod
+    def exactly(cls, name: str, *types: str, is_string: bool = True) -> TypedField:
+        """A field these types need and no other type takes; its Python name is its wire name."""
+        return cls(name, name, frozenset(types), frozenset(types), is_string)
+
 
 def typed_field_rules(fields: Iterable[TypedField], all_types: Iterable[str]) -> list[JsonValue]:
     """The CEL twin of `typed_field_problems`."""

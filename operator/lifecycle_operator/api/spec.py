@@ -363,25 +363,9 @@ class JudgeType(StrEnum):
 
 # Which fields each judging type takes. The rules of JudgeWhen, in Python and in CEL, come from this table.
 JUDGE_FIELDS: Final = (
-    TypedField(
-        "container",
-        "container",
-        frozenset({JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING}),
-        frozenset({JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING}),
-    ),
-    TypedField(
-        "count",
-        "count",
-        frozenset({JudgeType.RESTART_COUNT}),
-        frozenset({JudgeType.RESTART_COUNT}),
-        is_string=False,
-    ),
-    TypedField(
-        "reason",
-        "reason",
-        frozenset({JudgeType.CONTAINER_WAITING}),
-        frozenset({JudgeType.CONTAINER_WAITING}),
-    ),
+    TypedField.exactly("container", JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING),
+    TypedField.exactly("count", JudgeType.RESTART_COUNT, is_string=False),
+    TypedField.exactly("reason", JudgeType.CONTAINER_WAITING),
 )
 
 
@@ -448,13 +432,7 @@ _NEEDS_CONTAINER: Final = frozenset(set(ExpectationType) - ABOUT_POD)
 EXPECTATION_FIELDS: Final = (
     TypedField("container", "container", _NEEDS_CONTAINER, _NEEDS_CONTAINER),
     TypedField("other", "other", PAIRWISE, PAIRWISE),
-    TypedField(
-        "count",
-        "count",
-        frozenset({ExpectationType.RESTART_COUNT_AT_LEAST}),
-        frozenset({ExpectationType.RESTART_COUNT_AT_LEAST}),
-        is_string=False,
-    ),
+    TypedField.exactly("count", ExpectationType.RESTART_COUNT_AT_LEAST, is_string=False),
     TypedField("phase", "phase", ABOUT_POD, ABOUT_POD),
     TypedField(
         "reason",
