@@ -50,7 +50,7 @@ set +e
 # (--verbosity=-1 last is -q whatever -v or -q the arguments add).
 .venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --collect-only "$@" --verbosity=-1 \
     >"$collected"
-.venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --junitxml="$report" "$@"
+.venv/bin/python -m pytest tests -m "e2e or not e2e" -p no:cacheprovider --durations=25 --junitxml="$report" "$@"
 rc=$?
 set -e
 echo "tests ran in $((SECONDS - tests_start))s; whole run ${SECONDS}s so far"

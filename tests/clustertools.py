@@ -95,3 +95,13 @@ def metric(text: str, sample_name: str, **labels: str) -> float | None:
             if sample.name == sample_name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 return float(sample.value)
     return None
+
+
+# The figures the cluster tiers measure (chaos tallies, catalogue totals, process exit times): printed as
+# they come, and again together at the end of the run (tests/conftest.py), so that a CI log shows them.
+FIGURES: list[str] = []
+
+
+def report(line: str) -> None:
+    FIGURES.append(line)
+    print(f"\n{line}")

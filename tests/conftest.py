@@ -16,7 +16,7 @@ for path in (ROOT / "operator", ROOT / "tests"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from clustertools import kubectl  # noqa: E402  (importable once the paths above are set)
+from clustertools import FIGURES, kubectl  # noqa: E402  (importable once the paths above are set)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -58,3 +58,10 @@ def helm() -> Path:
             pytrace=False,
         )
     return Path(check.stdout.strip())
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if FIGURES:
+        terminalreporter.section("figures measured by the cluster tiers")
+        for line in FIGURES:
+            terminalreporter.write_line(line)

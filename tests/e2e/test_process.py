@@ -19,7 +19,7 @@ import pytest
 import yaml
 from cluster import free_port
 
-from clustertools import ROOT
+from clustertools import ROOT, report
 
 pytestmark = pytest.mark.e2e
 
@@ -155,7 +155,7 @@ def test_a_startup_problem_exits_at_once_with_one_line(
         code, took = ended_within(operator(kubeconfig, log, **settings), STARTUP_LIMIT, log)
     finally:
         taken.close()
-    print(f"\n{case}: exit {code} in {took:.1f}s: {last_line(log)}")
+    report(f"process, {case}: exit {code} in {took:.1f}s: {last_line(log)}")
     assert code == 2
     assert expected in last_line(log)
     assert len(log.read_text().strip().splitlines()) == 1
@@ -168,7 +168,7 @@ def test_sigterm_ends_the_operator(forwarder: Forwarder, tmp_path: Path) -> None
     assert process.poll() is None, log.read_text()
     process.send_signal(signal.SIGTERM)
     code, took = ended_within(process, STOP_LIMIT, log)
-    print(f"\nSIGTERM: exit {code} in {took:.1f}s")
+    report(f"process, SIGTERM: exit {code} in {took:.1f}s")
     assert code == 0
 
 
@@ -185,6 +185,6 @@ def test_an_api_server_gone_too_long_ends_the_operator_non_zero(forwarder: Forwa
     assert process.poll() is None, log.read_text()
     forwarder.close()
     code, took = ended_within(process, outage + STOP_LIMIT + 5, log)
-    print(f"\nAPI server gone: exit {code} {took:.1f}s after the cut (rides out {outage}s): {last_line(log)}")
+    report(f"process, API server gone: exit {code} {took:.1f}s after the cut (rides out {outage}s)")
     assert code == 1
     assert "no answer from the API server" in log.read_text()

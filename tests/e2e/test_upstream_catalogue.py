@@ -20,7 +20,16 @@ import pytest
 import yaml
 from cluster import Operator, log_dir_for
 
-from clustertools import GROUP_PLURAL, ROOT, TERMINAL_RESULTS, kubectl, kubectl_json, kubectl_result, wait_for
+from clustertools import (
+    GROUP_PLURAL,
+    ROOT,
+    TERMINAL_RESULTS,
+    kubectl,
+    kubectl_json,
+    kubectl_result,
+    report,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -134,5 +143,5 @@ def test_every_catalogue_case_passes_on_the_real_kubelet(catalogue: Catalogue) -
         if not ok:
             failures.append(f"{line}: {succeeded.get('message', '')}")
     passed = len(names) - len(failures)
-    print(f"catalogue: {passed} passed of {len(names)} ({wall:.0f}s)")
+    report(f"catalogue: {passed} passed of {len(names)} ({wall:.0f}s)")
     assert not failures, "\n".join(failures)
