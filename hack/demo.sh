@@ -49,7 +49,7 @@ echo "== the six seed examples, in namespace $namespace"
 for f in examples/*.yaml; do
     name=$(awk '/^  name:/ {print $2; exit}' "$f")
     "$kubectl" wait -n "$namespace" --timeout=300s \
-        --for=jsonpath='{.status.conditions[?(@.type=="Running")].status}'=False "lifecycletest/$name"
+        --for=jsonpath='{.status.conditions[?(@.type=="Running")].reason}'=RunFinished "lifecycletest/$name"
 done
 "$kubectl" get lifecycletests -n "$namespace" -o wide
 echo
