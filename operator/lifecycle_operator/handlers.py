@@ -19,10 +19,12 @@ from lifecycle_operator import constants as c
 from lifecycle_operator import runs
 from lifecycle_operator.apiclient import Invalid, Transient
 from lifecycle_operator.scheduler import Scheduler
+from lifecycle_operator.state import owner_of
 
 log = logging.getLogger(__name__)
 
 WATCH_SERVER_TIMEOUT: Final = 300
+HANDLER_THREADS: Final = 32
 # The longest wait between two retries of a failing API request.
 MAX_BACKOFF_SECONDS: Final = 15
 
@@ -56,6 +58,9 @@ def _scheduler(memo: kopf.Memo) -> Scheduler:
 async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     """kopf's own settings; ours were read and checked before kopf started (cli.py)."""
     settings.posting.level = logging.INFO
+    # Sync handlers (the pod events) run in kopf's thread pool: room for every run a node takes at once,
+    # twice, so that events that decide nothing never queue ahead of a verdict.
+    settings.execution.max_workers = HANDLER_THREADS
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
     scheduler = _scheduler(memo)
     settings.networking.error_backoffs = api_error_backoffs(scheduler.ctx.settings.api_outage_seconds)
@@ -91,8 +96,11 @@ async def test_seen(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.event("", "v1", "pods", labels={c.LABEL_MANAGED_BY: c.MANAGED_BY, c.LABEL_TEST: kopf.PRESENT})
 def pod_seen(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     pod: dict[str, Any] = dict(event["object"])
+    scheduler = _scheduler(memo)
+    ref = owner_of(pod)
+    view = scheduler.tests.get((ref.namespace, ref.test)) if ref is not None else None
     try:
-        runs.on_pod(pod, event["type"], _scheduler(memo).ctx)
+        runs.on_pod(pod, event["type"], scheduler.ctx, known=view.state if view is not None else None)
     except (Transient, Invalid) as e:
         # The next event of this pod, or the run's deadline, tries again.
         log.warning("could not judge pod %s yet: %s", pod["metadata"]["name"], e)

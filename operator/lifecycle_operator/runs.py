@@ -135,7 +135,7 @@ def start_run(
         status, run, pod_name, test.generation, now, now + timedelta(seconds=timeout), attempt, retry_reason
     )
     try:
-        ctx.api.patch_test_status(namespace, name, patch, resource_version=test.resource_version)
+        written = ctx.api.patch_test_status(namespace, name, patch, resource_version=test.resource_version)
     except Conflict:
         # Someone else started or changed this test since we read it; their view wins, this pod goes.
         log.info("%s/%s changed while run %d was starting; leaving it to the next look", namespace, name, run)
@@ -145,7 +145,7 @@ def start_run(
     log.info("%s/%s run %d started pod %s", namespace, name, run, pod_name)
     # Events of the pod that arrived before the status named it were ignored; judge it once as it is now.
     with contextlib.suppress(NotFound):
-        on_pod(ctx.api.get_pod(namespace, pod_name), None, ctx)
+        on_pod(ctx.api.get_pod(namespace, pod_name), None, ctx, known=TestState.read(written))
     return pod_name
 
 
@@ -184,15 +184,23 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
     ctx.api.delete_pod(ref.namespace, ref.name)
 
 
-def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context) -> None:
-    """A watch event of a pod we created: judge the run when its condition is met."""
+def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: TestState | None = None) -> None:
+    """A watch event of a pod we created: judge the run when its condition is met.
+
+    `known` is the test as the watch last showed it. When it already knows the pod's run, it is used
+    as it is: a run's number only grows, and a verdict written from a stale view meets a Conflict and
+    re-reads. Only a pod of a run the view has not seen yet costs a GET of the test.
+    """
     ref = owner_of(pod)
     if ref is None:
         return
-    try:
-        test = TestState.read(ctx.api.get_test(ref.namespace, ref.test))
-    except NotFound:
-        return  # the pod goes with its test, through the owner reference
+    if known is not None and ref.run is not None and known.status.run >= ref.run:
+        test = known
+    else:
+        try:
+            test = TestState.read(ctx.api.get_test(ref.namespace, ref.test))
+        except NotFound:
+            return  # the pod goes with its test, through the owner reference
     deleted = event_type == "DELETED"
     if not test.status.running or test.status.pod_name != ref.name:
         if not deleted and (pod.get("metadata") or {}).get("deletionTimestamp") is None:
@@ -290,13 +298,12 @@ def resume(namespace: str, name: str, ctx: Context) -> None:
         finish(test, spec, None, Lost("the pod was gone when the operator resumed"), ctx)
 
 
-def restore_metrics(test: TestState, ctx: Context) -> None:
+def restore_metrics(test: TestState, interval_seconds: int | None, ctx: Context) -> None:
     """After a restart: the last verdict and the interval come back from the test itself."""
     status = test.status
     if status.finished and status.result is not None and status.completion_time is not None:
         ctx.metrics.restore(test.namespace, test.name, status.result, status.completion_time.timestamp())
-    with contextlib.suppress(InvalidSpecError):  # its status already says InvalidSpec
-        ctx.metrics.set_interval(test.namespace, test.name, parse_spec(test.spec).interval_seconds)
+    ctx.metrics.set_interval(test.namespace, test.name, interval_seconds)
 
 
 def _read_logs(namespace: str, pod: PodObservation, ctx: Context) -> dict[LogRequest, str | None]:

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # A started run whose Running status has not reached the view after this long no longer holds its slot.
 STARTING_GRACE_SECONDS: Final = 60.0
+# How long the loop lets watch events gather before it looks again: one look per burst, not per event.
+COALESCE_SECONDS: Final = 0.05
 # After a failed listing of the nodes, try again this soon (the API server may be back).
 FAILED_LIST_RETRY_SECONDS: Final = 5.0
 
@@ -42,6 +44,7 @@ class Scheduler:
         self._busy: set[Key] = set()
         self._starting: dict[Key, tuple[int, float]] = {}  # run started, monotonic time it started
         self._seen_once: set[Key] = set()
+        self._queue_sent: set[Key] = set()  # a Queued patch was sent; the view has not shown it yet
         self._tasks: set[asyncio.Task[None]] = set()
         self._nodes_listed = float("-inf")
         self._api_ok = time.monotonic()  # the start-up checks have just reached the API server
@@ -55,17 +58,20 @@ class Scheduler:
             self.tests.pop(key, None)
             self._starting.pop(key, None)
             self._seen_once.discard(key)
+            self._queue_sent.discard(key)
             self.ctx.metrics.forget(*key)
             return
         view = TestView.read(body)
         self.tests[key] = view
+        # A newer version of the test: whatever our Queued patch did, the view now says (or it conflicted).
+        self._queue_sent.discard(key)
         started = self._starting.get(key)
         if started is not None and view.state.status.run >= started[0]:
             del self._starting[key]
         if key not in self._seen_once:
             # First sight since the operator started: restore metrics, and end a run whose pod is gone.
             self._seen_once.add(key)
-            runs.restore_metrics(view.state, self.ctx)
+            runs.restore_metrics(view.state, view.interval_seconds, self.ctx)
             if view.state.status.running:
                 self._act(key, runs.resume, *key, self.ctx)
         self._wake.set()
@@ -78,6 +84,8 @@ class Scheduler:
             await self._refresh_nodes()
             self.step(datetime.now(UTC))
             self._wake.clear()
+            # Let a burst of watch events (a restart lists every test) land before the next look.
+            await asyncio.sleep(COALESCE_SECONDS)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=settings.scheduler_tick_seconds)
 
@@ -100,8 +108,9 @@ class Scheduler:
         why = f"{len(active) + len(admission.start)} runs hold all {self.capacity.total} slots"
         for key in admission.wait:
             view = self.tests[key]
-            if not view.state.status.queued:
-                self._act(key, runs.queue_run, view.state, why, self.ctx)
+            unsaid = not view.state.status.queued and key not in self._queue_sent
+            if unsaid and self._act(key, runs.queue_run, view.state, why, self.ctx):
+                self._queue_sent.add(key)
         self.ctx.metrics.queued.set(len(admission.wait))
         self.ctx.metrics.active.set(len(active) + len(admission.start))
 

@@ -466,3 +466,35 @@ def test_a_node_silent_for_longer_than_an_outage_is_timed_out_saying_so(api: Fak
     succeeded = api.status("t")["conditions"][-1]
     assert succeeded["reason"] == c.REASON_TIMED_OUT
     assert "has not reported since" in succeeded["message"]
+
+
+def test_a_pod_event_is_judged_from_the_watched_view_without_reading_the_test(api: FakeApi) -> None:
+    ctx = context(api)
+    pod = start(api, ctx)
+    view = TestState.read(api.get_test("ns", "t"))
+    api.fail("get_test", Transient("the view knows this run: no read expected"))
+    runs.on_pod(api.set_pod_status(pod, terminated_pod()), "MODIFIED", ctx, known=view)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+    assert len(api.failures["get_test"]) == 1
+
+
+def test_a_view_that_has_not_seen_the_run_yet_is_not_trusted(api: FakeApi) -> None:
+    ctx = context(api)
+    api.add_test("t", SPEC)
+    stale = TestState.read(api.get_test("ns", "t"))  # before the run started
+    pod = runs.start_run("ns", "t", ctx, after_run=0)
+    assert pod is not None
+    runs.on_pod(api.set_pod_status(pod, terminated_pod()), "MODIFIED", ctx, known=stale)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+
+
+def test_a_verdict_from_a_stale_view_rereads_and_yields(api: FakeApi) -> None:
+    ctx = context(api)
+    pod = start(api, ctx, spec={**SPEC, "podRetention": "Keep"})
+    view = TestState.read(api.get_test("ns", "t"))
+    body = api.set_pod_status(pod, terminated_pod())
+    runs.on_pod(body, "MODIFIED", ctx)  # another finisher wrote the verdict since the view was taken
+    writes = len(api.writes)
+    runs.on_pod(body, "MODIFIED", ctx, known=view)
+    assert len(api.writes) == writes
+    assert metric(ctx, "lifecycletest_runs_total", namespace="ns", name="t", verdict="Passed") == 1
