@@ -265,9 +265,7 @@ def _kubelet_silent_since(
     if pod.node_name is None:
         return None  # never scheduled: nothing for a kubelet to report
     try:
-        renewed = times.parse_micro_time(
-            ctx.api.get_node_lease(pod.node_name).get("spec", {}).get("renewTime")
-        )
+        renewed = times.parse_time(ctx.api.get_node_lease(pod.node_name).get("spec", {}).get("renewTime"))
     except NotFound:
         return None  # a node without a lease (kubelets before 1.17) cannot say more
     if renewed is None or renewed < deadline:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Final
 
 RFC3339: Final = "%Y-%m-%dT%H:%M:%SZ"
-RFC3339_MICRO: Final = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def now() -> datetime:
@@ -18,23 +17,17 @@ def format_time(t: datetime) -> str:
     return t.astimezone(UTC).strftime(RFC3339)
 
 
-def _parse(value: object, layout: str) -> datetime | None:
+def parse_time(value: object) -> datetime | None:
+    """A time as the API writes it ("...Z", with microseconds for a MicroTime such as a Lease's
+    renewTime) or as the kubernetes client re-serialises it ("...+00:00"); None when absent or not a
+    time (a hand-edited status must not wedge a run)."""
     if not isinstance(value, str) or not value:
         return None
     try:
-        return datetime.strptime(value, layout).replace(tzinfo=UTC)
+        parsed = datetime.fromisoformat(value)
     except ValueError:
         return None
-
-
-def parse_time(value: object) -> datetime | None:
-    """A status or pod timestamp; None when absent or not one (a hand-edited status must not wedge a run)."""
-    return _parse(value, RFC3339)
-
-
-def parse_micro_time(value: object) -> datetime | None:
-    """A metav1.MicroTime (a Lease's renewTime): RFC 3339 with microseconds."""
-    return _parse(value, RFC3339_MICRO)
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def from_unix(seconds: int) -> str:

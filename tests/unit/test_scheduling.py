@@ -7,6 +7,7 @@ from lifecycle_operator import constants as c
 from lifecycle_operator.api import InvalidSpecError, parse_spec
 from lifecycle_operator.schedule import Capacity, Key, TestView, admit, due_rerun, node_capacity, overdue
 from lifecycle_operator.state import TestState, owner_of
+from lifecycle_operator.times import parse_time
 
 NOW = datetime(2026, 11, 29, 12, 0, 0, tzinfo=UTC)
 SPEC = {"pod": {"containers": [{"name": "a"}]}, "expectations": [{"type": "Starts", "container": "a"}]}
@@ -166,3 +167,19 @@ def test_parse_spec_names_the_field() -> None:
 def test_a_deadline_a_second_later_is_not_overdue() -> None:
     later = (NOW + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     assert overdue(views(t=body("Running", podName="p", deadline=later)), NOW) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2026-11-29T12:00:00Z", "2026-11-29T12:00:00+00:00", "2026-11-29T13:00:00+01:00"],
+)
+def test_times_read_as_the_api_and_the_client_write_them(text: str) -> None:
+    assert parse_time(text) == NOW
+
+
+def test_a_lease_renew_time_keeps_its_microseconds() -> None:
+    renewed = parse_time("2026-11-29T12:00:00.250000Z")
+    assert renewed is not None
+    assert renewed - NOW == timedelta(milliseconds=250)
+    assert parse_time("soon") is None
+    assert parse_time(None) is None
