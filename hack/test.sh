@@ -55,4 +55,9 @@ rc=$?
 set -e
 echo "tests ran in $((SECONDS - tests_start))s; whole run ${SECONDS}s so far"
 .venv/bin/python hack/junit_summary.py "$report" "$collected" || rc=1
+
+echo "== benchmark, short (figures, not a pass/fail on speed)"
+bench_start=$SECONDS
+bash hack/bench.sh --short || rc=1
+echo "benchmark ran in $((SECONDS - bench_start))s; whole run ${SECONDS}s so far"
 exit "$rc"
