@@ -70,6 +70,18 @@ def apply_test(namespace: str, doc: dict[str, Any]) -> None:
     kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump(doc))
 
 
+def statuses_in(namespace: str) -> dict[str, dict[str, Any]]:
+    """The status of every LifecycleTest in a namespace, by name."""
+    items = kubectl_json(GROUP_PLURAL, "-n", namespace)["items"]
+    return {t["metadata"]["name"]: t.get("status") or {} for t in items}
+
+
+def apply_tests(namespace: str, tests: dict[str, dict[str, Any]]) -> None:
+    """Apply many LifecycleTests (name -> spec) in one call."""
+    docs = [lifecycle_test(name, spec) for name, spec in tests.items()]
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=yaml.safe_dump_all(docs), timeout=300)
+
+
 def wait_for(what: str, probe: Callable[[], T | None], timeout: float, interval: float = 1.0) -> T:
     """Poll probe until it returns something; the cluster tiers' only clock is this generous deadline."""
     deadline = time.monotonic() + timeout

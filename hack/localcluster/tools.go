@@ -20,21 +20,33 @@ func init() {
 	register("cri-cleanup", "stop and remove every pod sandbox and container through CRI", runCRICleanup)
 }
 
+// waitHTTP is what wait-http is asked to do.
+type waitHTTP struct {
+	ca, cert, key string
+	timeout       time.Duration
+	quiet         bool
+}
+
+func (w *waitHTTP) flags(fs *flag.FlagSet) {
+	fs.StringVar(&w.ca, "ca", "", "CA bundle for https")
+	fs.StringVar(&w.cert, "cert", "", "client certificate")
+	fs.StringVar(&w.key, "key", "", "client key")
+	fs.DurationVar(&w.timeout, "timeout", 60*time.Second, "give up after this long")
+	fs.BoolVar(&w.quiet, "q", false, "print nothing on success")
+}
+
 func runWaitHTTP(args []string) int {
 	fs := flag.NewFlagSet("wait-http", flag.ContinueOnError)
-	ca := fs.String("ca", "", "CA bundle for https")
-	cert := fs.String("cert", "", "client certificate")
-	key := fs.String("key", "", "client key")
-	timeout := fs.Duration("timeout", 60*time.Second, "give up after this long")
-	quiet := fs.Bool("q", false, "print nothing on success")
+	var w waitHTTP
+	w.flags(fs)
 	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: localcluster wait-http [--ca F --cert F --key F] [--timeout D] URL")
 		return 2
 	}
 	url := fs.Arg(0)
 	tlsCfg := &tls.Config{}
-	if *ca != "" {
-		pem, err := os.ReadFile(*ca)
+	if w.ca != "" {
+		pem, err := os.ReadFile(w.ca)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "wait-http:", err)
 			return 2
@@ -43,8 +55,8 @@ func runWaitHTTP(args []string) int {
 		pool.AppendCertsFromPEM(pem)
 		tlsCfg.RootCAs = pool
 	}
-	if *cert != "" {
-		pair, err := tls.LoadX509KeyPair(*cert, *key)
+	if w.cert != "" {
+		pair, err := tls.LoadX509KeyPair(w.cert, w.key)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "wait-http:", err)
 			return 2
@@ -52,14 +64,14 @@ func runWaitHTTP(args []string) int {
 		tlsCfg.Certificates = []tls.Certificate{pair}
 	}
 	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsCfg, Proxy: nil}}
-	deadline := time.Now().Add(*timeout)
+	deadline := time.Now().Add(w.timeout)
 	var last string
 	for {
 		resp, err := client.Get(url)
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				if !*quiet {
+				if !w.quiet {
 					fmt.Fprintf(os.Stderr, "wait-http: %s ok\n", url)
 				}
 				return 0
@@ -69,7 +81,7 @@ func runWaitHTTP(args []string) int {
 			last = err.Error()
 		}
 		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "wait-http: %s not ready after %s: %s\n", url, *timeout, last)
+			fmt.Fprintf(os.Stderr, "wait-http: %s not ready after %s: %s\n", url, w.timeout, last)
 			return 1
 		}
 		time.Sleep(250 * time.Millisecond)

@@ -30,14 +30,14 @@ from cluster import Operator, log_dir_for
 
 from clustertools import (
     EXAMPLES,
-    GROUP_PLURAL,
     ROOT,
     TERMINAL_RESULTS,
+    apply_tests,
     kubectl,
     kubectl_json,
     kubectl_result,
-    lifecycle_test,
     report,
+    statuses_in,
     wait_for,
 )
 from lifecycle_operator import constants as c
@@ -118,12 +118,10 @@ class Chaos:
         return ns
 
     def apply(self, ns: str, tests: dict[str, dict[str, Any]]) -> None:
-        docs = [lifecycle_test(name, spec) for name, spec in tests.items()]
-        kubectl("apply", "-n", ns, "-f", "-", stdin=yaml.safe_dump_all(docs), timeout=300)
+        apply_tests(ns, tests)
 
     def statuses(self, ns: str) -> dict[str, dict[str, Any]]:
-        items = kubectl_json(GROUP_PLURAL, "-n", ns)["items"]
-        return {t["metadata"]["name"]: t.get("status") or {} for t in items}
+        return statuses_in(ns)
 
     def wait_for_verdicts(self, ns: str, count: int, timeout: float) -> dict[str, dict[str, Any]]:
         def done() -> dict[str, dict[str, Any]] | None:

@@ -21,13 +21,12 @@ import yaml
 from cluster import Operator, log_dir_for
 
 from clustertools import (
-    GROUP_PLURAL,
     ROOT,
     TERMINAL_RESULTS,
     kubectl,
-    kubectl_json,
     kubectl_result,
     report,
+    statuses_in,
     wait_for,
 )
 
@@ -80,8 +79,7 @@ class Catalogue:
         kubectl("apply", "-n", self.namespace, "-f", "-", stdin=yaml.safe_dump_all(docs), timeout=300)
 
     def statuses(self) -> dict[str, dict[str, Any]]:
-        items = kubectl_json(GROUP_PLURAL, "-n", self.namespace)["items"]
-        return {t["metadata"]["name"]: t.get("status") or {} for t in items}
+        return statuses_in(self.namespace)
 
     def close(self) -> None:
         self.operator.stop()
