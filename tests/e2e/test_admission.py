@@ -3,18 +3,22 @@
 Each file of tests/fixtures/malformed and tests/fixtures/invalid goes to the real API server, with
 `kubectl apply --dry-run=server --validate=strict`, and through the offline validator: both must refuse
 it, and both must name the field that its `# field:` line gives. Each file of tests/fixtures/valid and
-examples/ must pass both. Nothing is created: every request is a dry run.
+examples/ must pass both. Those are dry runs; only the last test creates anything: it runs the valid
+edge cases that can run here to a verdict.
 """
 
 from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
-from clustertools import ROOT, kubectl_result
+from clustertools import ROOT, TERMINAL_RESULTS, kubectl, kubectl_result, statuses_in, wait_for
 from lifecycle_operator.validation import check_file
 
 pytestmark = pytest.mark.e2e
@@ -103,3 +107,32 @@ def test_scalars_are_read_the_same_way_by_both(scalar: str, tmp_path: Path, crd:
     offline = offline_problems(path)
     result = server_dry_run(path)
     assert (result.returncode == 0) == (offline == []), f"offline: {offline}\nserver: {result.stderr}"
+
+
+# The valid edge cases whose pods can run here (the others name a node, images or node labels that this
+# cluster does not have, so their pods would wait until they time out).
+RUNNABLE = [
+    "dot-at-the-pod-name-cut",
+    "nulls-are-pruned",
+    "post-start-on-a-63-character-container",
+    "sidecar-with-hooks-and-probes",
+]
+
+
+def test_valid_edge_cases_run_to_a_verdict(operator: object, make_namespace: Callable[[str], str]) -> None:
+    """Admitted is not enough: the operator must be able to build and run their pods (no InvalidSpec)."""
+    ns = make_namespace("valid-edges")
+    paths = [FIXTURES / "valid" / f"{name}.yaml" for name in RUNNABLE]
+    names_ = [yaml.safe_load(p.read_text())["metadata"]["name"] for p in paths]
+    for path in paths:
+        kubectl("apply", "-n", ns, "-f", str(path))
+
+    def verdicts() -> dict[str, dict[str, Any]] | None:
+        statuses = statuses_in(ns)
+        done = {n: s for n, s in statuses.items() if s.get("result") in TERMINAL_RESULTS}
+        return done if len(done) == len(names_) else None
+
+    for name, status in wait_for("verdicts of the valid edge cases", verdicts, timeout=240).items():
+        succeeded = next(c for c in status["conditions"] if c["type"] == "Succeeded")
+        assert succeeded["reason"] not in {"InvalidSpec", "PodLost", "TimedOut"}, (name, succeeded)
+        assert status.get("podName"), name
