@@ -120,93 +120,61 @@ def _plain(obj: Any) -> dict[str, Any]:
     return result
 
 
-@retried
-def create_pod(namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-    return _plain(_core().create_namespaced_pod(namespace, client.V1Pod.model_validate(manifest)))
-
-
-@retried
-def get_pod(namespace: str, name: str) -> dict[str, Any]:
-    return _plain(_core().read_namespaced_pod(name, namespace))
-
-
-@retried
-def delete_pod(namespace: str, name: str) -> None:
-    try:
-        _core().delete_namespaced_pod(name, namespace, propagation_policy="Background")
-    except ApiException as e:
-        if e.status != 404:
-            raise
-
-
-@retried
-def read_log(namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
-    """A container instance's log, or None when that instance has none (never ran, or was removed)."""
-    try:
-        text: str = _core().read_namespaced_pod_log(pod, namespace, container=container, previous=previous)
-        return text
-    except ApiException as e:
-        if e.status in {400, 404}:
-            return None
-        raise
-
-
-@retried
-def get_test(namespace: str, name: str) -> dict[str, Any]:
-    obj = _custom().get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
-    return cast(dict[str, Any], obj)
-
-
-@retried
-def patch_test_status(
-    namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
-) -> dict[str, Any]:
-    """Merge-patch the status subresource; with resource_version, fail with Conflict if it changed."""
-    body: dict[str, Any] = {"status": status}
-    if resource_version is not None:
-        body["metadata"] = {"resourceVersion": resource_version}
-    obj = _custom().patch_namespaced_custom_object_status(
-        c.GROUP, c.VERSION, namespace, c.PLURAL, name, body, _content_type="application/merge-patch+json"
-    )
-    return cast(dict[str, Any], obj)
-
-
-@retried
-def list_nodes() -> list[dict[str, Any]]:
-    nodes = _plain(_core().list_node())
-    return list(nodes.get("items") or [])
-
-
 class KubeApi:
     """apiclient.Api over the kubernetes client."""
 
+    @retried
     def create_pod(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
-        return create_pod(namespace, manifest)
+        return _plain(_core().create_namespaced_pod(namespace, client.V1Pod.model_validate(manifest)))
 
+    @retried
     def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
-        return get_pod(namespace, name)
+        return _plain(_core().read_namespaced_pod(name, namespace))
 
+    @retried
     def delete_pod(self, namespace: str, name: str) -> None:
-        delete_pod(namespace, name)
+        try:
+            _core().delete_namespaced_pod(name, namespace, propagation_policy="Background")
+        except ApiException as e:
+            if e.status != 404:
+                raise
 
+    @retried
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
-        return read_log(namespace, pod, container, previous=previous)
+        """A container instance's log, or None when that instance has none (never ran, or was removed)."""
+        try:
+            text: str = _core().read_namespaced_pod_log(
+                pod, namespace, container=container, previous=previous
+            )
+            return text
+        except ApiException as e:
+            if e.status in {400, 404}:
+                return None
+            raise
 
+    @retried
     def get_test(self, namespace: str, name: str) -> dict[str, Any]:
-        return get_test(namespace, name)
+        obj = _custom().get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
+        return cast(dict[str, Any], obj)
 
+    @retried
     def patch_test_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
     ) -> dict[str, Any]:
-        return patch_test_status(namespace, name, status, resource_version)
+        """Merge-patch the status subresource; with resource_version, fail with Conflict if it changed."""
+        body: dict[str, Any] = {"status": status}
+        if resource_version is not None:
+            body["metadata"] = {"resourceVersion": resource_version}
+        obj = _custom().patch_namespaced_custom_object_status(
+            c.GROUP, c.VERSION, namespace, c.PLURAL, name, body, _content_type="application/merge-patch+json"
+        )
+        return cast(dict[str, Any], obj)
 
+    @retried
     def list_nodes(self) -> list[dict[str, Any]]:
-        return list_nodes()
+        nodes = _plain(_core().list_node())
+        return list(nodes.get("items") or [])
 
+    @retried
     def get_node_lease(self, node: str) -> dict[str, Any]:
-        return get_node_lease(node)
-
-
-@retried
-def get_node_lease(node: str) -> dict[str, Any]:
-    return _plain(client.CoordinationV1Api(_api()).read_namespaced_lease(node, NODE_LEASE_NAMESPACE))
+        return _plain(client.CoordinationV1Api(_api()).read_namespaced_lease(node, NODE_LEASE_NAMESPACE))

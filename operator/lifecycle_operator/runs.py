@@ -100,9 +100,8 @@ def start_run(
     since the caller looked (so a stale view never starts a run twice). A spec that cannot run is
     recorded as InvalidSpec. With retry_reason, the run retries the inconclusive run in progress.
     """
-    try:
-        test = TestState.read(ctx.api.get_test(namespace, name))
-    except NotFound:
+    test = _read_test(namespace, name, ctx)
+    if test is None:
         return None
     if test.status.run != after_run:
         return None
@@ -149,11 +148,18 @@ def start_run(
     return pod_name
 
 
+def _read_test(namespace: str, name: str, ctx: Context) -> TestState | None:
+    """The test as it is now, or None when it is gone (its pod goes with it, by the owner reference)."""
+    try:
+        return TestState.read(ctx.api.get_test(namespace, name))
+    except NotFound:
+        return None
+
+
 def _current_run(namespace: str, test_name: str, pod: str, ctx: Context) -> TestState | None:
     """The test, if `pod` is the pod of its run in progress."""
-    try:
-        test = TestState.read(ctx.api.get_test(namespace, test_name))
-    except NotFound:
+    test = _read_test(namespace, test_name, ctx)
+    if test is None:
         return None
     if not test.status.running or test.status.pod_name != pod:
         return None
@@ -164,11 +170,9 @@ def _retain(retention: PodRetention, passed: bool) -> bool:
     return retention == PodRetention.KEEP or (retention == PodRetention.KEEP_ON_FAILURE and not passed)
 
 
-def _retention(test: TestState, ctx: Context) -> PodRetention:
-    try:
-        return parse_spec(test.spec).pod_retention or ctx.settings.default_retention
-    except InvalidSpecError:
-        return ctx.settings.default_retention
+def _retention(spec: LifecycleTestSpec | None, ctx: Context) -> PodRetention:
+    """The spec's pod retention, else the operator's default (also for a spec that no longer parses)."""
+    return (spec.pod_retention if spec is not None else None) or ctx.settings.default_retention
 
 
 def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
@@ -178,7 +182,11 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
     result = test.status.result_of_run(ref.run)
     if result is None and ref.run == test.status.run:
         return
-    if _retain(_retention(test, ctx), passed=result == c.RESULT_PASSED):
+    try:
+        spec: LifecycleTestSpec | None = parse_spec(test.spec)
+    except InvalidSpecError:
+        spec = None
+    if _retain(_retention(spec, ctx), passed=result == c.RESULT_PASSED):
         return
     log.info("%s/%s: deleting pod %s of finished run %d", ref.namespace, ref.test, ref.name, ref.run)
     ctx.api.delete_pod(ref.namespace, ref.name)
@@ -194,13 +202,10 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     ref = owner_of(pod)
     if ref is None:
         return
-    if known is not None and ref.run is not None and known.status.run >= ref.run:
-        test = known
-    else:
-        try:
-            test = TestState.read(ctx.api.get_test(ref.namespace, ref.test))
-        except NotFound:
-            return  # the pod goes with its test, through the owner reference
+    trusted = known is not None and ref.run is not None and known.status.run >= ref.run
+    test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
+    if test is None:
+        return  # the pod goes with its test, through the owner reference
     deleted = event_type == "DELETED"
     if not test.status.running or test.status.pod_name != ref.name:
         if not deleted and (pod.get("metadata") or {}).get("deletionTimestamp") is None:
@@ -223,9 +228,8 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
     condition was met by the deadline, by the pod's own timestamps, gets its normal verdict; TimedOut
     means the condition was not met in time.
     """
-    try:
-        test = TestState.read(ctx.api.get_test(namespace, name))
-    except NotFound:
+    test = _read_test(namespace, name, ctx)
+    if test is None:
         return
     status = test.status
     if not status.running or status.deadline is None or status.deadline > times.now():
@@ -283,9 +287,8 @@ def resume(namespace: str, name: str, ctx: Context) -> None:
 
     A pod that exists is followed by the pod watch, whose first listing delivers it.
     """
-    try:
-        test = TestState.read(ctx.api.get_test(namespace, name))
-    except NotFound:
+    test = _read_test(namespace, name, ctx)
+    if test is None:
         return
     if not test.status.running:
         return
@@ -374,7 +377,7 @@ def finish(
     event_type = "Normal" if outcome.passed else "Warning"
     _event(ctx, test, event_type, outcome.reason, f"run {outcome.run}: {outcome.message}")
     pod_name = pod.name if pod is not None else test.status.pod_name
-    retention = spec.pod_retention or ctx.settings.default_retention
+    retention = _retention(spec, ctx)
     if pod_name and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
         ctx.api.delete_pod(namespace, pod_name)
 
