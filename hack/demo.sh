@@ -38,6 +38,7 @@ echo "== CRD"
 echo "== operator (log: $state/logs/operator.log)"
 stop_operator
 LCO_TEST_IMAGE=localhost/lifecycle-operator/testbox:1.35 \
+LCO_UPDATE_IMAGE=localhost/lifecycle-operator/testbox:1.35-b \
     nohup .venv/bin/lifecycle-operator run >"$state/logs/operator.log" 2>&1 &
 echo $! >"$pidfile"
 

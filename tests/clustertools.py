@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 KUBECTL = os.environ.get("LCO_KUBECTL", str(ROOT / "hack" / "localcluster" / "kubectl"))
 # Imported into the node's containerd by hack/localcluster/up.sh.
 TEST_IMAGE = os.environ.get("LCO_E2E_TEST_IMAGE", "localhost/lifecycle-operator/testbox:1.35")
+# The same tools with their own digest, for the image-update cases (imported by up.sh too).
+UPDATE_IMAGE = os.environ.get("LCO_E2E_UPDATE_IMAGE", "localhost/lifecycle-operator/testbox:1.35-b")
 GROUP_PLURAL = CRD_NAME
 API_VERSION = f"{GROUP}/{VERSION}"
 # A run's verdicts; status.result is Queued or Running (or unset) until one of them.
@@ -117,3 +119,73 @@ FIGURES: list[str] = []
 def report(line: str) -> None:
     FIGURES.append(line)
     print(f"\n{line}")
+
+
+# Expectation types by how surely their reversal fails: an exact negation first, a time bound last (a
+# container that stops at once could still meet a reversed bound of 0 s).
+_REVERSIBLE = (
+    "Starts",
+    "DoesntStart",
+    "HasRestarted",
+    "HasNotRestarted",
+    "StartsBefore",
+    "ExitsBefore",
+    "ExitsFirst",
+    "PodPhase",
+    "TerminatedWith",
+    "RestartCountAtLeast",
+    "WaitingReason",
+    "RunsImage",
+    "Exits",
+    "RunTogether",
+    "IsRunning",
+    "TerminatesWithin",
+)
+_OTHER_PHASE = {"Succeeded": "Failed", "Failed": "Succeeded", "Pending": "Running", "Running": "Pending"}
+
+
+def _reverse(e: dict[str, Any]) -> dict[str, Any] | None:
+    """The expectation turned into one the same run must fail, or None when it has no sure reversal."""
+    r = dict(e)
+    match e["type"]:
+        case "Starts" | "DoesntStart" | "HasRestarted" | "HasNotRestarted":
+            r["type"] = {
+                "Starts": "DoesntStart",
+                "DoesntStart": "Starts",
+                "HasRestarted": "HasNotRestarted",
+                "HasNotRestarted": "HasRestarted",
+            }[e["type"]]
+        case "StartsBefore" | "ExitsBefore" | "ExitsFirst" if e["container"] != e["other"]:
+            r["container"], r["other"] = e["other"], e["container"]
+        case "PodPhase":
+            r["phase"] = _OTHER_PHASE[e["phase"]]
+        case "TerminatedWith" if "exitCode" in e:
+            r["exitCode"] = (e["exitCode"] + 1) % 256
+        case "RestartCountAtLeast":
+            r["count"] = e["count"] + 100
+        case "WaitingReason":
+            r["reason"] = e["reason"] + "Never"
+        case "RunsImage" if "image" not in e:
+            r["image"] = TEST_IMAGE  # the image it had before the update
+        case "Exits" | "RunTogether":
+            # Both need the container to have started.
+            r = {"type": "DoesntStart", "container": e["container"]}
+        case "IsRunning":
+            r = {"type": "TerminatedWith", "container": e["container"], "exitCode": 0}
+        case "TerminatesWithin":
+            r["seconds"] = 0
+        case _:
+            return None
+    return r
+
+
+def reversed_copy(spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The spec with one expectation reversed (the surest kind there is), and its index: a copy the
+    kubelet must make fail every time, on that expectation."""
+    expectations = spec["expectations"]
+    for kind in _REVERSIBLE:
+        for i, e in enumerate(expectations):
+            if e["type"] == kind and (r := _reverse(e)) is not None:
+                wrong = {**spec, "expectations": [*expectations[:i], r, *expectations[i + 1 :]]}
+                return wrong, i
+    raise AssertionError(f"no expectation to reverse in {[e['type'] for e in expectations]}")

@@ -55,6 +55,7 @@ func runImage(args []string) int {
 	ref := fs.String("ref", "", "image reference to record in the archive (required)")
 	busybox := fs.String("busybox", "/bin/busybox", "static busybox binary (testbox)")
 	pauseBin := fs.String("pause", "", "static pause binary (pause)")
+	variant := fs.String("variant", "", "testbox: a name written to /etc/testbox-variant, so that a second testbox has its own digest (an image update must change the image, not only its name)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return 2
 	}
@@ -66,7 +67,7 @@ func runImage(args []string) int {
 	var err error
 	switch kind {
 	case "testbox":
-		spec, err = testboxSpec(*ref, *busybox)
+		spec, err = testboxSpec(*ref, *busybox, *variant)
 	case "pause":
 		spec, err = pauseSpec(*ref, *pauseBin)
 	default:
@@ -88,7 +89,7 @@ func runImage(args []string) int {
 
 const nonroot = 65532
 
-func testboxSpec(ref, busybox string) (*imageSpec, error) {
+func testboxSpec(ref, busybox, variant string) (*imageSpec, error) {
 	bin, err := os.ReadFile(busybox)
 	if err != nil {
 		return nil, err
@@ -139,6 +140,9 @@ func testboxSpec(ref, busybox string) (*imageSpec, error) {
 	}
 	if !seen["bin/sh"] {
 		return nil, fmt.Errorf("%s has no sh applet", busybox)
+	}
+	if variant != "" {
+		files = append(files, entry{path: "etc/testbox-variant", typ: tar.TypeReg, mode: 0o644, data: []byte(variant + "\n")})
 	}
 	var all []entry
 	for _, d := range dirs {

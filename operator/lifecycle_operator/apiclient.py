@@ -36,8 +36,12 @@ class Api(Protocol):
 
     def get_pod(self, namespace: str, name: str) -> dict[str, Any]: ...
 
-    def delete_pod(self, namespace: str, name: str) -> None:
-        """Delete a pod; one that is gone already is not an error."""
+    def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> None:
+        """Delete a pod (with this grace period, else the pod's own); one that is gone already is not an
+        error."""
+
+    def patch_pod(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """Apply a JSON patch to a pod; a failed `test` op raises Invalid."""
 
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
         """A container instance's log, or None when that instance has none."""

@@ -28,6 +28,10 @@ def judge(when: JudgeWhen, pod: PodObservation) -> Judgement:
             if pod.phase == "Succeeded":
                 return Judgement(True, "the pod Succeeded; it was expected to fail")
             return READY if pod.phase == "Failed" else NOT_YET
+        case JudgeType.POD_RUNNING:
+            if pod.phase == "Running":
+                return READY
+            return _unless_over(pod, when)
         case JudgeType.RESTART_COUNT:
             c = pod.containers.get(when.container or "")
             if c is not None and c.restart_count >= (when.count or 0):
@@ -49,6 +53,25 @@ def judge(when: JudgeWhen, pod: PodObservation) -> Judgement:
                     f"the pod is {pod.phase}; {when.container} was never waiting with reason {when.reason}",
                 )
             return NOT_YET
+        case JudgeType.CONTAINER_RUNNING:
+            c = pod.containers.get(when.container or "")
+            if (
+                c is not None
+                and c.running
+                and c.restart_count >= (when.count or 0)
+                and (when.started is None or bool(c.started) == when.started)
+            ):
+                return READY
+            return _unless_over(pod, when)
+
+
+def _unless_over(pod: PodObservation, when: JudgeWhen) -> Judgement:
+    """Not yet, unless nothing runs any more: the pod ended, or is being deleted and all has stopped."""
+    stopped = pod.deleting and not any(c.running for c in pod.containers.values())
+    if pod.terminal or stopped:
+        state = pod.phase if pod.terminal else "being deleted"
+        return Judgement(True, f"the pod is {state} and never met: {when.describe()}")
+    return NOT_YET
 
 
 def met_at(when: JudgeWhen, pod: PodObservation) -> datetime | None:
@@ -64,5 +87,5 @@ def met_at(when: JudgeWhen, pod: PodObservation) -> datetime | None:
             c = pod.containers.get(when.container or "")
             last = c.last_terminated if c is not None else None
             return last.finished_at if last is not None else None
-        case JudgeType.CONTAINER_WAITING:
+        case JudgeType.CONTAINER_WAITING | JudgeType.POD_RUNNING | JudgeType.CONTAINER_RUNNING:
             return None

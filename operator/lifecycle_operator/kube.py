@@ -132,12 +132,20 @@ class KubeApi:
         return _plain(_core().read_namespaced_pod(name, namespace))
 
     @retried
-    def delete_pod(self, namespace: str, name: str) -> None:
+    def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> None:
         try:
-            _core().delete_namespaced_pod(name, namespace, propagation_policy="Background")
+            _core().delete_namespaced_pod(
+                name, namespace, propagation_policy="Background", grace_period_seconds=grace_period_seconds
+            )
         except ApiException as e:
             if e.status != 404:
                 raise
+
+    @retried
+    def patch_pod(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        return _plain(
+            _core().patch_namespaced_pod(name, namespace, ops, _content_type="application/json-patch+json")
+        )
 
     @retried
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:

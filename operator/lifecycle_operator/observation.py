@@ -7,7 +7,7 @@ sanitising), so every step after it is pure and testable with literal data.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from lifecycle_operator.times import parse_time
@@ -29,6 +29,8 @@ class ContainerObservation:
     waiting_reason: str | None = None
     terminated: Terminated | None = None
     last_terminated: Terminated | None = None
+    started: bool | None = None
+    image: str | None = None  # as the status reports it: the image the current instance runs
 
     @property
     def has_run(self) -> bool:
@@ -43,6 +45,11 @@ class PodObservation:
     node_name: str | None
     deleting: bool = False
     containers: dict[str, ContainerObservation] = field(default_factory=dict)
+    # The image each container has in the pod's spec (what an image patch changes).
+    spec_images: dict[str, str] = field(default_factory=dict)
+    # When deletion was asked for: deletionTimestamp less the grace period (the API server's clock).
+    deletion_requested_at: datetime | None = None
+    finalizers: tuple[str, ...] = ()
 
     @property
     def terminal(self) -> bool:
@@ -82,7 +89,16 @@ def _container(raw: dict[str, Any]) -> ContainerObservation:
         waiting_reason=waiting.get("reason") if waiting else None,
         terminated=_terminated(state.get("terminated")),
         last_terminated=_terminated(last.get("terminated")),
+        started=raw.get("started"),
+        image=raw.get("image"),
     )
+
+
+def _deletion_requested_at(meta: dict[str, Any]) -> datetime | None:
+    deleting = parse_time(meta.get("deletionTimestamp"))
+    if deleting is None:
+        return None
+    return deleting - timedelta(seconds=int(meta.get("deletionGracePeriodSeconds") or 0))
 
 
 def observe_pod(pod: dict[str, Any]) -> PodObservation:
@@ -91,6 +107,10 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
     spec = pod.get("spec") or {}
     status = pod.get("status") or {}
     containers: dict[str, ContainerObservation] = {}
+    spec_images = {
+        str(c["name"]): str(c.get("image") or "")
+        for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    }
     for raw in status.get("initContainerStatuses") or []:
         containers[raw["name"]] = _container(raw)
     for raw in status.get("containerStatuses") or []:
@@ -101,4 +121,7 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
         node_name=spec.get("nodeName"),
         deleting=meta.get("deletionTimestamp") is not None,
         containers=containers,
+        spec_images=spec_images,
+        deletion_requested_at=_deletion_requested_at(meta),
+        finalizers=tuple(meta.get("finalizers") or ()),
     )

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from lifecycle_operator import constants as c
+from lifecycle_operator.actions import FINALIZER, deletes_pod
 from lifecycle_operator.api import ContainerSpec, LifecycleTestSpec, ProbeSpec
 from lifecycle_operator.api.spec import POST_START, PRE_STOP, hook_subject
 from lifecycle_operator.instrumentation import container_command, hook_command, probe_command
@@ -124,27 +125,25 @@ def build_pod(spec: LifecycleTestSpec, owner: Owner, run: int, settings: Setting
         pod_spec["nodeName"] = pod.node_name
     if pod.node_selector:
         pod_spec["nodeSelector"] = dict(pod.node_selector)
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": pod_name(owner.name, run),
-            "namespace": owner.namespace,
-            "labels": {
-                c.LABEL_TEST: label_value(owner.name),
-                c.LABEL_RUN: str(run),
-                c.LABEL_MANAGED_BY: c.MANAGED_BY,
-            },
-            "ownerReferences": [
-                {
-                    "apiVersion": f"{c.GROUP}/{c.VERSION}",
-                    "kind": c.KIND,
-                    "name": owner.name,
-                    "uid": owner.uid,
-                    "controller": True,
-                    "blockOwnerDeletion": True,
-                }
-            ],
+    metadata: dict[str, Any] = {
+        "name": pod_name(owner.name, run),
+        "namespace": owner.namespace,
+        "labels": {
+            c.LABEL_TEST: label_value(owner.name),
+            c.LABEL_RUN: str(run),
+            c.LABEL_MANAGED_BY: c.MANAGED_BY,
         },
-        "spec": pod_spec,
+        "ownerReferences": [
+            {
+                "apiVersion": f"{c.GROUP}/{c.VERSION}",
+                "kind": c.KIND,
+                "name": owner.name,
+                "uid": owner.uid,
+                "controller": True,
+                "blockOwnerDeletion": True,
+            }
+        ],
     }
+    if deletes_pod(spec):
+        metadata["finalizers"] = [FINALIZER]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": pod_spec}

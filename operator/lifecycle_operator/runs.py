@@ -24,7 +24,19 @@ from typing import Any, Final
 
 from lifecycle_operator import constants as c
 from lifecycle_operator import times
-from lifecycle_operator.api import InvalidSpecError, LifecycleTestSpec, PodRetention, parse_spec
+from lifecycle_operator.actions import (
+    FINALIZER,
+    AllTaken,
+    Take,
+    Unreachable,
+    Wait,
+    deletes_pod,
+    image_patch,
+    next_step,
+    release_patch,
+    target_image,
+)
+from lifecycle_operator.api import ActionType, InvalidSpecError, LifecycleTestSpec, PodRetention, parse_spec
 from lifecycle_operator.apiclient import Api, Conflict, Invalid, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
@@ -193,7 +205,8 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
 
 
 def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: TestState | None = None) -> None:
-    """A watch event of a pod we created: judge the run when its condition is met.
+    """A watch event of a pod we created: take the run's next action, or judge the run when its
+    condition is met.
 
     `known` is the test as the watch last showed it. When it already knows the pod's run, it is used
     as it is: a run's number only grows, and a verdict written from a stale view meets a Conflict and
@@ -204,21 +217,73 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         return
     trusted = known is not None and ref.run is not None and known.status.run >= ref.run
     test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
-    if test is None:
-        return  # the pod goes with its test, through the owner reference
     deleted = event_type == "DELETED"
+    observed = observe_pod(pod)
+    if test is None:
+        _release(ref.namespace, observed, ctx)  # the pod goes with its test, by the owner reference
+        return
     if not test.status.running or test.status.pod_name != ref.name:
-        if not deleted and (pod.get("metadata") or {}).get("deletionTimestamp") is None:
+        if not deleted and observed.deleting:
+            _release(ref.namespace, observed, ctx)
+        elif not deleted:
             _clean_up_leftover(ref, test, ctx)
         return
     spec = parse_spec(test.spec)
-    observed = observe_pod(pod)
-    if deleted or observed.deleting:
+    held = deletes_pod(spec) and FINALIZER in observed.finalizers
+    if deleted or (observed.deleting and not held):
         finish(test, spec, observed, Lost("the pod was deleted before the run was judged"), ctx)
         return
+    match next_step(spec, observed, ctx.settings.update_image):
+        case Take(index, _):
+            _take(test, pod, index, ctx)
+            return
+        case Wait():
+            return
+        case Unreachable(message):
+            finish(test, spec, observed, Judged(message), ctx)
+            return
+        case AllTaken():
+            pass
     judgement = judge(spec.judge_when, observed)
     if judgement.ready:
         finish(test, spec, observed, Judged(judgement.unreachable), ctx)
+
+
+def _take(test: TestState, pod: dict[str, Any], index: int, ctx: Context) -> None:
+    """Take action `index` of the run's spec on its pod."""
+    spec = parse_spec(test.spec)
+    action = spec.actions[index]
+    namespace, pod_name = test.namespace, str(test.status.pod_name)
+    try:
+        if action.type == ActionType.PATCH_IMAGE:
+            image = target_image(action, ctx.settings.update_image)
+            ctx.api.patch_pod(namespace, pod_name, image_patch(pod, action.container or "", image))
+        else:
+            ctx.api.delete_pod(namespace, pod_name, action.grace_period_seconds)
+    except NotFound:
+        return  # the pod is gone; its DELETED event ends the run
+    except Invalid as e:
+        # The API refused the change (an image reference it does not take): the test cannot run as written.
+        record_invalid_spec(test, InvalidSpecError(f"the API refused action {index + 1}: {e}"), ctx)
+        ctx.api.delete_pod(namespace, pod_name)
+        return
+    log.info(
+        "%s/%s run %d: action %d: %s",
+        test.namespace,
+        test.name,
+        test.status.run,
+        index + 1,
+        action.describe(),
+    )
+
+
+def _release(namespace: str, pod: PodObservation, ctx: Context) -> None:
+    """Let go of a pod we hold with our finalizer, so that its deletion completes."""
+    ops = release_patch(pod.finalizers)
+    if ops is None:
+        return
+    with contextlib.suppress(NotFound, Invalid):  # gone, or released meanwhile
+        ctx.api.patch_pod(namespace, pod.name, ops)
 
 
 def on_deadline(namespace: str, name: str, ctx: Context) -> None:
@@ -240,14 +305,22 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
     except NotFound:
         finish(test, spec, None, Lost("the pod disappeared before the run was judged"), ctx)
         return
-    judgement = judge(spec.judge_when, pod)
-    reached = met_at(spec.judge_when, pod)
-    if judgement.ready and (reached is None or reached <= status.deadline):
-        finish(test, spec, pod, Judged(judgement.unreachable), ctx)
+    step = next_step(spec, pod, ctx.settings.update_image)
+    if isinstance(step, Unreachable):
+        finish(test, spec, pod, Judged(step.message), ctx)
         return
+    waiting = None
+    if isinstance(step, AllTaken):
+        judgement = judge(spec.judge_when, pod)
+        reached = met_at(spec.judge_when, pod)
+        if judgement.ready and (reached is None or reached <= status.deadline):
+            finish(test, spec, pod, Judged(judgement.unreachable), ctx)
+            return
+    else:
+        waiting = f"action {step.index + 1} ({step.action.describe()}) was not taken"
     silent = _kubelet_silent_since(test, pod, status.deadline, ctx)
     if silent is None:
-        finish(test, spec, pod, TimedOut(), ctx)
+        finish(test, spec, pod, TimedOut(waiting), ctx)
     elif times.now() - status.deadline > timedelta(seconds=ctx.settings.api_outage_seconds):
         detail = f"the kubelet of node {pod.node_name} has not reported since {times.format_time(silent)}"
         finish(test, spec, pod, TimedOut(detail), ctx)
@@ -328,7 +401,7 @@ def judge_run(
         return RunOutcome(run, reason, message, node_name=pod.node_name if pod else None)
     records = collect_records(pod, _read_logs(namespace, pod, ctx))
     timeline = build_timeline(r.text for r in records)
-    verdicts = evaluate(spec.expectations, timeline, pod)
+    verdicts = evaluate(spec.expectations, timeline, pod, ctx.settings.update_image)
     explained = inconclusive(spec, timeline, verdicts) if isinstance(ending, Judged) else None
     reason, message = outcome_reason(verdicts, ending, explained)
     evidence = [f"{r.container}: {r.source.value}" for r in records]
@@ -361,6 +434,7 @@ def finish(
             f"could not write the verdict of {namespace}/{name} run {outcome.run}: kept conflicting"
         )
 
+    ctx.fresh_leases.pop((namespace, name, outcome.run), None)
     started = current.status.start_time
     finished_at = time.time()
     duration = finished_at - started.timestamp() if started else 0.0
@@ -378,8 +452,11 @@ def finish(
     _event(ctx, test, event_type, outcome.reason, f"run {outcome.run}: {outcome.message}")
     pod_name = pod.name if pod is not None else test.status.pod_name
     retention = _retention(spec, ctx)
-    if pod_name and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
+    deleting = pod is not None and pod.deleting
+    if pod_name and not deleting and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
         ctx.api.delete_pod(namespace, pod_name)
+    if pod is not None:
+        _release(namespace, pod, ctx)
 
 
 def _retry(test: TestState, outcome: RunOutcome, ctx: Context) -> None:

@@ -26,6 +26,12 @@ class Settings(BaseModel):
         "cluster.",
     )
     test_image: str = Field("busybox:1.36", min_length=1, description="Image of instrumented containers.")
+    update_image: str = Field(
+        "busybox:1.37",
+        min_length=1,
+        description="Image a PatchImage action sets when it names none, and RunsImage's default; it must "
+        "provide what the test image does, under another reference.",
+    )
     image_pull_policy: Literal["Always", "IfNotPresent", "Never"] = "IfNotPresent"
     test_memory: str = Field("32Mi", description="Memory request and limit of each instrumented container.")
     default_timeout_seconds: int = Field(300, ge=5)

@@ -203,7 +203,51 @@ def _pod_phase(pod: PodObservation, phase: str) -> Outcome:
     return Outcome(pod.phase == phase, f"pod phase is {pod.phase}")
 
 
-def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
+def _state(c: ContainerObservation) -> str:
+    if c.running:
+        return "running"
+    if c.terminated is not None:
+        return f"terminated with exit code {c.terminated.exit_code}"
+    return f"waiting with reason {c.waiting_reason or 'none'}"
+
+
+def _is_running(pod: PodObservation, name: str) -> Outcome:
+    c = _status(pod, name)
+    if c is None:
+        return Outcome(False, f"{name} has no container status")
+    return Outcome(c.running, f"{name} is {_state(c)}")
+
+
+def _runs_image(pod: PodObservation, name: str, image: str) -> Outcome:
+    c = _status(pod, name)
+    if c is None:
+        return Outcome(False, f"{name} has no container status")
+    return Outcome(c.image == image, f"{name} runs image {c.image or '(none reported)'}")
+
+
+def _terminates_within(pod: PodObservation, seconds: int) -> Outcome:
+    """Every container had terminated within `seconds` of the deletion request, by the kubelet's
+    finishedAt (to the second) against deletionTimestamp less the grace period (the API server's)."""
+    asked = pod.deletion_requested_at
+    if asked is None:
+        return Outcome(False, "the pod was not deleted")
+    running = sorted(n for n, c in pod.containers.items() if c.running)
+    if running:
+        return Outcome(False, f"still running: {', '.join(running)}")
+    ends = [
+        c.terminated.finished_at
+        for c in pod.containers.values()
+        if c.terminated is not None and c.terminated.finished_at is not None
+    ]
+    if not ends:
+        return Outcome(False, "no container reported when it terminated")
+    took = (max(ends) - asked).total_seconds()
+    return Outcome(took <= seconds, f"the last container terminated {took:.0f}s after the deletion request")
+
+
+def check(e: Expectation, timeline: Timeline, pod: PodObservation, update_image: str = "") -> Outcome:
+    """The verdict on one expectation. `update_image` is what RunsImage compares with when it names no
+    image: the operator's update image."""
     name, other = e.container or "", e.other or ""
     by_type: dict[ExpectationType, Callable[[], Outcome]] = {
         ExpectationType.STARTS: lambda: _starts(timeline, name),
@@ -220,9 +264,14 @@ def check(e: Expectation, timeline: Timeline, pod: PodObservation) -> Outcome:
         ExpectationType.POD_PHASE: lambda: _pod_phase(pod, e.phase or ""),
         ExpectationType.WAITING_REASON: lambda: _waiting_reason(pod, name, e.reason or ""),
         ExpectationType.TERMINATED_WITH: lambda: _terminated_with(pod, name, e.exit_code, e.reason),
+        ExpectationType.IS_RUNNING: lambda: _is_running(pod, name),
+        ExpectationType.RUNS_IMAGE: lambda: _runs_image(pod, name, e.image or update_image),
+        ExpectationType.TERMINATES_WITHIN: lambda: _terminates_within(pod, e.seconds or 0),
     }
     return by_type[e.type]()
 
 
-def evaluate(expectations: list[Expectation], timeline: Timeline, pod: PodObservation) -> list[Verdict]:
-    return [Verdict(e, *check(e, timeline, pod)) for e in expectations]
+def evaluate(
+    expectations: list[Expectation], timeline: Timeline, pod: PodObservation, update_image: str = ""
+) -> list[Verdict]:
+    return [Verdict(e, *check(e, timeline, pod, update_image)) for e in expectations]

@@ -15,7 +15,16 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from clustertools import GROUP_PLURAL, ROOT, TERMINAL_RESULTS, TEST_IMAGE, kubectl, kubectl_json, wait_for
+from clustertools import (
+    GROUP_PLURAL,
+    ROOT,
+    TERMINAL_RESULTS,
+    TEST_IMAGE,
+    UPDATE_IMAGE,
+    kubectl,
+    kubectl_json,
+    wait_for,
+)
 
 NAMESPACE_PREFIX = "e2e-"
 
@@ -78,6 +87,7 @@ class Operator:
         env = {
             **inherited,
             "LCO_TEST_IMAGE": TEST_IMAGE,
+            "LCO_UPDATE_IMAGE": UPDATE_IMAGE,
             "LCO_METRICS_PORT": str(self.metrics_port),
             "LCO_HEALTH_PORT": str(self.health_port),
             "LCO_BIND_ADDRESS": "127.0.0.1",

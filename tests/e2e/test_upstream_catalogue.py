@@ -1,10 +1,11 @@
-"""Every case of catalogue/ on the real local cluster: each must reach Succeeded=True.
+"""Every case of catalogue/ on the real local cluster: each must reach Succeeded=True, and a copy of each
+with one expectation reversed must fail, on that expectation.
 
 The catalogue reproduces the upstream kubelet e2e cases our schema can write faithfully (see
 catalogue/README.md). All of them are applied at once into one namespace, watched by an operator of this
 module's own (other e2e runs on the same cluster use the e2e- and chaos- namespaces with operators of
 their own); the operator queues them to its per-node limit of runs. Prints one line per case and
-`catalogue: N passed of N`.
+`catalogue: N passed of N, M reversed copies failed of M`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from clustertools import (
     kubectl,
     kubectl_result,
     report,
+    reversed_copy,
     statuses_in,
     wait_for,
 )
@@ -109,20 +111,33 @@ def _seconds(status: dict[str, Any]) -> str:
     return "?s"
 
 
-def test_every_catalogue_case_passes_on_the_real_kubelet(catalogue: Catalogue) -> None:
+REVERSED = "-reversed"
+
+
+def test_every_catalogue_case_passes_and_its_reversed_copy_fails(catalogue: Catalogue) -> None:
     files = catalogue_files()
     docs = {path: yaml.safe_load(path.read_text()) for path in files}
-    longest_first = sorted(files, key=lambda p: -estimated_seconds(docs[p]["spec"]))
     names = {docs[path]["metadata"]["name"]: path.relative_to(CATALOGUE) for path in files}
     assert len(names) == len(files), "two catalogue files share a name"
+    # Each file and its copy with one expectation reversed, the longest runs first.
+    reversed_at: dict[str, int] = {}
+    runs: list[dict[str, Any]] = []
+    for path in files:
+        doc = docs[path]
+        wrong, index = reversed_copy(doc["spec"])
+        name = doc["metadata"]["name"]
+        reversed_at[name + REVERSED] = index
+        runs += [doc, {**doc, "metadata": {"name": name + REVERSED}, "spec": wrong}]
+    runs.sort(key=lambda d: -estimated_seconds(d["spec"]))
+    expected = len(runs)
 
     start = time.monotonic()
-    catalogue.apply([docs[path] for path in longest_first])
+    catalogue.apply(runs)
 
     def all_judged() -> dict[str, dict[str, Any]] | None:
         statuses = catalogue.statuses()
         judged = [s for s in statuses.values() if s.get("result") in TERMINAL_RESULTS]
-        return statuses if len(statuses) == len(names) and len(judged) == len(names) else None
+        return statuses if len(statuses) == expected and len(judged) == expected else None
 
     try:
         statuses = wait_for("every catalogue verdict", all_judged, timeout=VERDICT_TIMEOUT, interval=3)
@@ -131,15 +146,31 @@ def test_every_catalogue_case_passes_on_the_real_kubelet(catalogue: Catalogue) -
     wall = time.monotonic() - start
 
     failures: list[str] = []
+    caught = 0
     print()
     for name, path in sorted(names.items(), key=lambda item: str(item[1])):
         status = statuses.get(name, {})
         succeeded = _condition(status, "Succeeded")
-        ok = succeeded.get("status") == "True"
         line = f"catalogue {path}: {status.get('result', 'no verdict')} {succeeded.get('reason', '')}"
         print(f"{line} ({_seconds(status)})")
-        if not ok:
+        if succeeded.get("status") != "True":
             failures.append(f"{line}: {succeeded.get('message', '')}")
-    passed = len(names) - len(failures)
-    report(f"catalogue: {passed} passed of {len(names)} ({wall:.0f}s)")
+        copy = name + REVERSED
+        wrong = statuses.get(copy, {})
+        verdict = _condition(wrong, "Succeeded")
+        results = wrong.get("expectations", [])
+        index = reversed_at[copy]
+        on_it = len(results) > index and results[index].get("passed") is False
+        if verdict.get("reason") == "ExpectationsFailed" and on_it:
+            caught += 1
+        else:
+            failures.append(
+                f"catalogue {path} reversed (expectation {index}): {wrong.get('result', 'no verdict')} "
+                f"{verdict.get('reason', '')}: {verdict.get('message', '')}"
+            )
+    passed = sum(1 for n in names if _condition(statuses.get(n, {}), "Succeeded").get("status") == "True")
+    report(
+        f"catalogue: {passed} passed of {len(names)}, {caught} reversed copies failed of {len(names)} "
+        f"({wall:.0f}s)"
+    )
     assert not failures, "\n".join(failures)

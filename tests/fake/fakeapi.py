@@ -12,11 +12,11 @@ import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from lifecycle_operator import constants as c
-from lifecycle_operator.apiclient import Conflict, KubeError, NotFound
+from lifecycle_operator.apiclient import Conflict, Invalid, KubeError, NotFound
 
 Key = tuple[str, str]
 
@@ -104,10 +104,47 @@ class FakeApi:
             raise NotFound(f"pods {name!r} not found")
         return copy.deepcopy(self.pods[(namespace, name)])
 
-    def delete_pod(self, namespace: str, name: str) -> None:
+    def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> None:
+        """As the API server: a pod with finalizers is only marked for deletion, until they are gone."""
         self._maybe_fail("delete_pod")
         self.writes.append(("delete", name))
-        self.pods.pop((namespace, name), None)
+        pod = self.pods.get((namespace, name))
+        if pod is None:
+            return
+        meta = pod["metadata"]
+        if not meta.get("finalizers"):
+            del self.pods[(namespace, name)]
+        elif "deletionTimestamp" not in meta:
+            grace = grace_period_seconds if grace_period_seconds is not None else 30
+            at = datetime.now(UTC) + timedelta(seconds=grace)
+            meta["deletionTimestamp"] = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            meta["deletionGracePeriodSeconds"] = grace
+
+    def patch_pod(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
+        """A JSON patch of the ops the operator uses (test, replace, remove); a failed test is Invalid."""
+        self._maybe_fail("patch_pod")
+        if (namespace, name) not in self.pods:
+            raise NotFound(f"pods {name!r} not found")
+        pod = copy.deepcopy(self.pods[(namespace, name)])
+        for op in ops:
+            *parents, last = op["path"].strip("/").split("/")
+            target: Any = pod
+            for part in parents:
+                target = target[int(part)] if isinstance(target, list) else target[part]
+            key: Any = int(last) if isinstance(target, list) else last
+            if op["op"] == "test" and target[key] != op["value"]:
+                raise Invalid(f"the test of {op['path']} failed")
+            if op["op"] == "replace":
+                target[key] = op["value"]
+            elif op["op"] == "remove":
+                del target[key]
+        self.writes.append(("patch-pod", name))
+        meta = pod["metadata"]
+        if "deletionTimestamp" in meta and not meta.get("finalizers"):
+            del self.pods[(namespace, name)]
+        else:
+            self.pods[(namespace, name)] = pod
+        return copy.deepcopy(pod)
 
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
         self._maybe_fail("read_log")

@@ -26,6 +26,7 @@ from clustertools import (
     ROOT,
     TERMINAL_RESULTS,
     TEST_IMAGE,
+    UPDATE_IMAGE,
     kubectl,
     kubectl_json,
     run,
@@ -110,6 +111,7 @@ def chart_values(image: str, watched: str, host_network: bool) -> dict[str, obje
     values: dict[str, object] = {
         "image": {"repository": repository, "tag": tag, "pullPolicy": "Never"},
         "testImage": TEST_IMAGE,
+        "updateImage": UPDATE_IMAGE,
         "watchNamespaces": [watched],
         "hostNetwork": host_network,
     }

@@ -70,6 +70,7 @@ def test_default_environment(default_render: Rendered) -> None:
     assert default_render.env == {
         "LCO_NAMESPACES": "lifecycle-operator",
         "LCO_TEST_IMAGE": "busybox:1.36",
+        "LCO_UPDATE_IMAGE": "busybox:1.37",
         "LCO_METRICS_PORT": "8080",
         "LCO_HEALTH_PORT": "8081",
         "LCO_BIND_ADDRESS": "0.0.0.0",

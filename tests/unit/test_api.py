@@ -12,6 +12,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from lifecycle_operator.api import (
+    Action,
+    ActionType,
     Expectation,
     ExpectationType,
     InvalidSpecError,
@@ -21,7 +23,7 @@ from lifecycle_operator.api import (
     parse_spec,
 )
 from lifecycle_operator.api.rules import ErrorKind, Problem, TypedField, render_value
-from lifecycle_operator.api.spec import EXPECTATION_FIELDS, JUDGE_FIELDS, PAIRWISE
+from lifecycle_operator.api.spec import ABOUT_POD, ACTION_FIELDS, EXPECTATION_FIELDS, JUDGE_FIELDS, PAIRWISE
 from lifecycle_operator.manifest_files import read_documents
 from lifecycle_operator.validation import check_document, check_file
 
@@ -160,16 +162,21 @@ VALUES: dict[str, object] = {
     "phase": "Failed",
     "reason": "Error",
     "exitCode": 1,
+    "started": True,
+    "image": "example.test/box:2",
+    "seconds": 10,
+    "gracePeriodSeconds": 5,
 }
 
 
 TABLES = [
     (JudgeWhen, JUDGE_FIELDS, list(JudgeType)),
     (Expectation, EXPECTATION_FIELDS, list(ExpectationType)),
+    (Action, ACTION_FIELDS, list(ActionType)),
 ]
 
 
-@pytest.mark.parametrize(("model", "fields", "types"), TABLES, ids=["judgeWhen", "expectation"])
+@pytest.mark.parametrize(("model", "fields", "types"), TABLES, ids=["judgeWhen", "expectation", "action"])
 def test_each_type_takes_exactly_its_fields(
     model: type[BaseModel], fields: tuple[TypedField, ...], types: list[StrEnum]
 ) -> None:
@@ -177,6 +184,8 @@ def test_each_type_takes_exactly_its_fields(
     where the table says so and refused where it says so, and the refusal names the field and the type."""
     for t in types:
         needed = {f.name: VALUES[f.name] for f in fields if t in f.required_for}
+        if model is Action:
+            needed["when"] = {"type": "PodRunning"}
         if t == ExpectationType.TERMINATED_WITH:
             needed["exitCode"] = 1
         model.model_validate(sample(t.value, needed))
@@ -208,16 +217,31 @@ def test_every_expectation_type_describes_itself() -> None:
         ExpectationType.POD_PHASE: {"phase": "Failed"},
         ExpectationType.WAITING_REASON: {"reason": "ImagePullBackOff"},
         ExpectationType.TERMINATED_WITH: {"exitCode": 1, "reason": "Error"},
+        ExpectationType.TERMINATES_WITHIN: {"seconds": 30},
     }
     for t in ExpectationType:
         raw: dict[str, object] = {"type": t.value, **samples.get(t, {})}
-        if t != ExpectationType.POD_PHASE:
+        if t not in ABOUT_POD:
             raw["container"] = "a"
         if t in PAIRWISE:
             raw["other"] = "b"
         text = Expectation.model_validate(raw).describe()
         assert text
         assert "None" not in text
+
+
+def test_every_condition_and_action_describes_itself() -> None:
+    for t in JudgeType:
+        raw: dict[str, object] = {"type": t.value}
+        raw |= {f.name: VALUES[f.name] for f in JUDGE_FIELDS if t in f.allowed_for}
+        text = JudgeWhen.model_validate(raw).describe()
+        assert text
+        assert "None" not in text
+    for a in ActionType:
+        raw = {"type": a.value, "when": {"type": "PodRunning"}}
+        raw |= {f.name: VALUES[f.name] for f in ACTION_FIELDS if a in f.allowed_for}
+        assert "None" not in Action.model_validate(raw).describe()
+        assert "None" not in Action.model_validate({**raw, "image": None}).describe()
 
 
 def test_values_in_messages_are_cut_and_escaped() -> None:

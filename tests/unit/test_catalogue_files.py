@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from clustertools import reversed_copy
+from lifecycle_operator.api import parse_spec
 from lifecycle_operator.cli import main
 from lifecycle_operator.validation import check_file
 
@@ -60,3 +62,13 @@ def test_the_readme_counts_every_upstream_case_and_every_file() -> None:
     for path in FILES:
         first = path.read_text().splitlines()[0]
         assert first.endswith(by_file[str(path.relative_to(CATALOGUE))]), path
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: str(p.relative_to(CATALOGUE)))
+def test_every_file_has_a_valid_reversed_copy(path: Path) -> None:
+    """The e2e tier runs each file with one expectation reversed, which must fail: that copy exists and is
+    itself a valid LifecycleTest whose reversed expectation differs from the original."""
+    spec = yaml.safe_load(path.read_text())["spec"]
+    wrong, index = reversed_copy(spec)
+    assert wrong["expectations"][index] != spec["expectations"][index]
+    assert parse_spec(wrong) is not None

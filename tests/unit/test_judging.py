@@ -49,3 +49,45 @@ def test_container_waiting() -> None:
     gone = judge(when, observe_pod(pod("Running", init=[status("i", terminated(0))])))
     assert gone.ready
     assert gone.unreachable is not None
+
+
+@pytest.mark.parametrize(
+    ("when", "container", "phase", "ready", "unreachable"),
+    [
+        ({}, {"state": {"running": {}}}, "Running", True, False),
+        ({}, {"state": {"waiting": {"reason": "ContainerCreating"}}}, "Pending", False, False),
+        ({"count": 1}, {"state": {"running": {}}, "restartCount": 0}, "Running", False, False),
+        ({"count": 1}, {"state": {"running": {}}, "restartCount": 1}, "Running", True, False),
+        ({"started": True}, {"state": {"running": {}}, "started": False}, "Pending", False, False),
+        ({"started": True}, {"state": {"running": {}}, "started": True}, "Pending", True, False),
+        ({"started": False}, {"state": {"running": {}}, "started": False}, "Pending", True, False),
+        (
+            {"started": False},
+            {"state": {"running": {}}},
+            "Pending",
+            True,
+            False,
+        ),  # no flag yet is not started
+        # Nothing runs any more: it never will.
+        ({}, {"state": {"terminated": {"exitCode": 0}}}, "Succeeded", True, True),
+    ],
+)
+def test_container_running(
+    when: dict[str, object], container: dict[str, object], phase: str, ready: bool, unreachable: bool
+) -> None:
+    condition = JudgeWhen.model_validate({"type": "ContainerRunning", "container": "a", **when})
+    result = judge(condition, observe_pod(pod(phase, containers=[{"name": "a", **container}])))
+    assert result.ready is ready
+    assert (result.unreachable is not None) is unreachable
+
+
+def test_pod_running_and_a_pod_being_deleted() -> None:
+    when = JudgeWhen.model_validate({"type": "PodRunning"})
+    assert not judge(when, observe_pod(pod("Pending"))).ready
+    assert judge(when, observe_pod(pod("Running"))).ready
+    deleting = pod("Pending", containers=[status("a", terminated(0))])
+    deleting["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    result = judge(when, observe_pod(deleting))
+    assert result.ready
+    assert result.unreachable is not None
+    assert "being deleted" in result.unreachable

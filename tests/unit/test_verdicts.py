@@ -73,9 +73,24 @@ POD: PodObservation = observe_pod(
         containers=[
             status("r", {"waiting": {"reason": "CrashLoopBackOff"}}, terminated(1), restarts=3),
             status("done", terminated(0, reason="Completed")),
+            {**status("up", {"running": {}}), "image": "example.test/box:2"},
         ],
     )
 )
+UPDATE_IMAGE = "example.test/box:2"
+
+
+def deleted_pod(grace: int, finished: str, still_running: bool = False) -> PodObservation:
+    """A pod deleted at 10:00:00 with this grace period, whose one container finished at `finished`."""
+    raw = pod("Failed", containers=[status("c", {"terminated": {"exitCode": 137, "finishedAt": finished}})])
+    if still_running:
+        raw["status"]["containerStatuses"].append(status("d", {"running": {}}))
+    raw["metadata"] |= {
+        "deletionTimestamp": f"2026-01-01T10:00:{grace:02d}Z",
+        "deletionGracePeriodSeconds": grace,
+    }
+    return observe_pod(raw)
+
 
 ADJACENT = "1 1.00 a Starting\n1 1.01 b Started\n"
 NEVER_OVERLAPPING = CRASH_LOOPING_SIDECAR.replace("1 8.00 main Exiting", "1 4.00 main Exiting")
@@ -136,6 +151,14 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ({"type": "TerminatedWith", "container": "done", "exitCode": 0, "reason": "Completed"}, "", True),
     ({"type": "TerminatedWith", "container": "init-1", "exitCode": 0}, "", False),
     ({"type": "TerminatedWith", "container": "init-1", "reason": "Completed"}, "", False),
+    ({"type": "IsRunning", "container": "up"}, "", True),
+    ({"type": "IsRunning", "container": "done"}, "", False),
+    ({"type": "RunsImage", "container": "up", "image": "example.test/box:2"}, "", True),
+    ({"type": "RunsImage", "container": "up"}, "", True),  # the update image
+    ({"type": "RunsImage", "container": "up", "image": "example.test/box:1"}, "", False),
+    ({"type": "RunsImage", "container": "done"}, "", False),
+    # The pod of POD was never deleted.
+    ({"type": "TerminatesWithin", "seconds": 30}, "", False),
 ]
 
 
@@ -143,7 +166,7 @@ CASES: list[tuple[dict[str, Any], str, bool]] = [
     ("raw", "text", "passes"), CASES, ids=lambda x: str(x)[:60] if isinstance(x, dict) else ""
 )
 def test_expectation(raw: dict[str, Any], text: str, passes: bool) -> None:
-    passed, message, _ = check(Expectation.model_validate(raw), timeline(text), POD)
+    passed, message, _ = check(Expectation.model_validate(raw), timeline(text), POD, UPDATE_IMAGE)
     assert passed is passes, message
     assert message
 
@@ -152,8 +175,24 @@ def test_every_type_is_shown_passing_and_failing() -> None:
     outcomes: dict[str, set[bool]] = {}
     for raw, _, passes in CASES:
         outcomes.setdefault(raw["type"], set()).add(passes)
+    outcomes["TerminatesWithin"] |= {passes for *_, passes in DELETIONS}
     assert {t.value for t in ExpectationType} == set(outcomes)
     assert all(seen == {True, False} for seen in outcomes.values()), outcomes
+
+
+DELETIONS = [
+    (30, "2026-01-01T10:00:12Z", False, True),  # 12 s after the request
+    (30, "2026-01-01T10:00:20Z", False, True),  # exactly the bound
+    (30, "2026-01-01T10:00:21Z", False, False),
+    (5, "2026-01-01T10:00:02Z", True, False),  # a container still runs
+]
+
+
+@pytest.mark.parametrize(("grace", "finished", "still_running", "passes"), DELETIONS)
+def test_terminates_within(grace: int, finished: str, still_running: bool, passes: bool) -> None:
+    e = Expectation.model_validate({"type": "TerminatesWithin", "seconds": 20})
+    passed, message, _ = check(e, timeline(""), deleted_pod(grace, finished, still_running))
+    assert passed is passes, message
 
 
 def test_failure_messages_say_what_was_seen() -> None:

@@ -2,6 +2,8 @@
 
 from lifecycle_operator.api.parsing import InvalidSpecError, parse_spec
 from lifecycle_operator.api.spec import (
+    Action,
+    ActionType,
     Behavior,
     ContainerSpec,
     Expectation,
@@ -23,6 +25,8 @@ from lifecycle_operator.api.status import (
 )
 
 __all__ = [
+    "Action",
+    "ActionType",
     "Behavior",
     "Condition",
     "ContainerSpec",

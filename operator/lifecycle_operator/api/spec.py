@@ -42,6 +42,7 @@ PRE_STOP: Final = syntax.PRE_STOP
 MAX_INIT_CONTAINERS: Final = 10
 MAX_CONTAINERS: Final = 10
 MAX_EXPECTATIONS: Final = 64
+MAX_ACTIONS: Final = 4
 MAX_NODE_SELECTOR: Final = 32
 
 DnsLabel = Annotated[
@@ -357,20 +358,32 @@ class PodTemplate(SpecModel):
 class JudgeType(StrEnum):
     POD_TERMINAL = "PodTerminal"
     POD_FAILED = "PodFailed"
+    POD_RUNNING = "PodRunning"
     RESTART_COUNT = "RestartCount"
     CONTAINER_WAITING = "ContainerWaiting"
+    CONTAINER_RUNNING = "ContainerRunning"
 
 
-# Which fields each judging type takes. The rules of JudgeWhen, in Python and in CEL, come from this table.
+# Which fields each condition type takes. The rules of JudgeWhen, in Python and in CEL, come from this table.
 JUDGE_FIELDS: Final = (
-    TypedField.exactly("container", JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING),
-    TypedField.exactly("count", JudgeType.RESTART_COUNT, is_string=False),
+    TypedField.exactly(
+        "container", JudgeType.RESTART_COUNT, JudgeType.CONTAINER_WAITING, JudgeType.CONTAINER_RUNNING
+    ),
+    TypedField(
+        "count",
+        "count",
+        frozenset({JudgeType.RESTART_COUNT}),
+        frozenset({JudgeType.RESTART_COUNT, JudgeType.CONTAINER_RUNNING}),
+        is_string=False,
+    ),
     TypedField.exactly("reason", JudgeType.CONTAINER_WAITING),
+    TypedField("started", "started", frozenset(), frozenset({JudgeType.CONTAINER_RUNNING}), is_string=False),
 )
 
 
 class JudgeWhen(SpecModel):
-    """When the run is judged. Until then the operator only watches; past timeoutSeconds it gives up."""
+    """A condition on the pod, as upstream's waits: when the run is judged (until then the operator only
+    watches; past timeoutSeconds it gives up), or when an action is taken."""
 
     model_config = ConfigDict(
         json_schema_extra={"x-kubernetes-validations": typed_field_rules(JUDGE_FIELDS, JudgeType)}
@@ -380,19 +393,116 @@ class JudgeWhen(SpecModel):
         JudgeType.POD_TERMINAL,
         strict=False,
         description="PodTerminal: the pod Succeeded or Failed. PodFailed: the pod Failed (Succeeded is a "
-        "failed run). RestartCount: a container's restartCount reached count. ContainerWaiting: a "
-        "container is waiting with the given reason (for example ImagePullBackOff).",
+        "failed run). PodRunning: the pod's phase is Running. RestartCount: a container's restartCount "
+        "reached count. ContainerWaiting: a container is waiting with the given reason (for example "
+        "ImagePullBackOff). ContainerRunning: a container is running (with count, after at least that "
+        "many restarts; with started, once its started flag is that value).",
     )
     container: DnsLabel | None = Field(
-        None, description="The container, for RestartCount and ContainerWaiting."
+        None, description="The container, for RestartCount, ContainerWaiting and ContainerRunning."
     )
-    count: int | None = Field(None, ge=1, le=1000, description="For RestartCount: the restartCount to reach.")
+    count: int | None = Field(
+        None,
+        ge=1,
+        le=1000,
+        description="For RestartCount: the restartCount to reach; for ContainerRunning: the least "
+        "restartCount of the running instance.",
+    )
     reason: Reason | None = Field(None, description="For ContainerWaiting: the waiting reason to see.")
+    started: bool | None = Field(
+        None,
+        description="For ContainerRunning: the container's started flag must be this (true once its "
+        "startupProbe passed or, without one, once it runs).",
+    )
 
     @model_validator(mode="after")
     def _check_fields(self) -> JudgeWhen:
         raise_problems(typed_field_problems(self, self.type.value, JUDGE_FIELDS))
         return self
+
+    def describe(self) -> str:
+        """The condition in words, for messages."""
+        match self.type:
+            case JudgeType.POD_TERMINAL:
+                return "the pod is Succeeded or Failed"
+            case JudgeType.POD_FAILED:
+                return "the pod Failed"
+            case JudgeType.POD_RUNNING:
+                return "the pod is Running"
+            case JudgeType.RESTART_COUNT:
+                return f"{self.container} restartCount >= {self.count}"
+            case JudgeType.CONTAINER_WAITING:
+                return f"{self.container} is waiting with reason {self.reason}"
+            case JudgeType.CONTAINER_RUNNING:
+                extra = [f"restartCount >= {self.count}"] if self.count is not None else []
+                extra += [f"started={str(self.started).lower()}"] if self.started is not None else []
+                return f"{self.container} is running" + (f" ({', '.join(extra)})" if extra else "")
+
+
+class ActionType(StrEnum):
+    PATCH_IMAGE = "PatchImage"
+    DELETE_POD = "DeletePod"
+
+
+ACTION_FIELDS: Final = (
+    TypedField.exactly("container", ActionType.PATCH_IMAGE),
+    TypedField("image", "image", frozenset(), frozenset({ActionType.PATCH_IMAGE})),
+    TypedField(
+        "gracePeriodSeconds",
+        "grace_period_seconds",
+        frozenset(),
+        frozenset({ActionType.DELETE_POD}),
+        is_string=False,
+    ),
+)
+
+
+class Action(SpecModel):
+    """Something the operator does to the run's pod once a condition holds, as upstream's cases do
+    mid-test: change a container's image, or delete the pod with a grace period. Actions are taken in
+    order, each once; the run is judged after the last."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"x-kubernetes-validations": typed_field_rules(ACTION_FIELDS, ActionType)}
+    )
+
+    type: ActionType = Field(
+        strict=False,
+        description="PatchImage: set a container's image (the kubelet restarts it with the new image). "
+        "DeletePod: delete the pod; the operator holds it with a finalizer until it is judged, so its "
+        "final statuses are read, as upstream does.",
+    )
+    when: JudgeWhen = Field(
+        description="Take the action once this holds (and the actions before it were taken)."
+    )
+    container: DnsLabel | None = Field(None, description="For PatchImage: the container (init or regular).")
+    image: Image | None = Field(
+        None,
+        description="For PatchImage: the new image; defaults to the operator's update image "
+        "(LCO_UPDATE_IMAGE), which must provide what the test image does.",
+    )
+    grace_period_seconds: int | None = Field(
+        None,
+        ge=0,
+        le=3600,
+        description="For DeletePod: the deletion's grace period; defaults to the pod's "
+        "terminationGracePeriodSeconds.",
+    )
+
+    @model_validator(mode="after")
+    def _check_fields(self) -> Action:
+        raise_problems(typed_field_problems(self, self.type.value, ACTION_FIELDS))
+        return self
+
+    def describe(self) -> str:
+        if self.type == ActionType.PATCH_IMAGE:
+            return f"set the image of {self.container} to {self.image or 'the update image'}"
+        grace = (
+            f" with a grace period of {self.grace_period_seconds}s"
+            if self.grace_period_seconds is not None
+            else ""
+        )
+        return f"delete the pod{grace}"
 
 
 class ExpectationType(StrEnum):
@@ -410,6 +520,9 @@ class ExpectationType(StrEnum):
     POD_PHASE = "PodPhase"
     WAITING_REASON = "WaitingReason"
     TERMINATED_WITH = "TerminatedWith"
+    IS_RUNNING = "IsRunning"
+    RUNS_IMAGE = "RunsImage"
+    TERMINATES_WITHIN = "TerminatesWithin"
 
 
 PAIRWISE: Final = frozenset(
@@ -421,10 +534,16 @@ PAIRWISE: Final = frozenset(
         ExpectationType.RUN_TOGETHER,
     }
 )
-ABOUT_POD: Final = frozenset({ExpectationType.POD_PHASE})
+ABOUT_POD: Final = frozenset({ExpectationType.POD_PHASE, ExpectationType.TERMINATES_WITHIN})
 # Expectations read from the pod's container statuses, so they name a container, never a hook.
 ABOUT_CONTAINER_STATUS: Final = frozenset(
-    {ExpectationType.RESTART_COUNT_AT_LEAST, ExpectationType.WAITING_REASON, ExpectationType.TERMINATED_WITH}
+    {
+        ExpectationType.RESTART_COUNT_AT_LEAST,
+        ExpectationType.WAITING_REASON,
+        ExpectationType.TERMINATED_WITH,
+        ExpectationType.IS_RUNNING,
+        ExpectationType.RUNS_IMAGE,
+    }
 )
 _NEEDS_CONTAINER: Final = frozenset(set(ExpectationType) - ABOUT_POD)
 
@@ -433,7 +552,9 @@ EXPECTATION_FIELDS: Final = (
     TypedField("container", "container", _NEEDS_CONTAINER, _NEEDS_CONTAINER),
     TypedField("other", "other", PAIRWISE, PAIRWISE),
     TypedField.exactly("count", ExpectationType.RESTART_COUNT_AT_LEAST, is_string=False),
-    TypedField("phase", "phase", ABOUT_POD, ABOUT_POD),
+    TypedField.exactly("phase", ExpectationType.POD_PHASE),
+    TypedField("image", "image", frozenset(), frozenset({ExpectationType.RUNS_IMAGE})),
+    TypedField.exactly("seconds", ExpectationType.TERMINATES_WITHIN, is_string=False),
     TypedField(
         "reason",
         "reason",
@@ -481,8 +602,10 @@ class Expectation(SpecModel):
         "StartsBefore, ExitsBefore (container exits before other starts), ExitsFirst (container exits "
         "before other exits, as upstream's current ExitsBefore), DoesntStartAfter (container "
         "does not start after other starts), RunTogether (both run and their runs overlap): about two "
-        "subjects. RestartCountAtLeast, WaitingReason, TerminatedWith: about a container's status. "
-        "PodPhase: about the pod.",
+        "subjects. RestartCountAtLeast, WaitingReason, TerminatedWith, IsRunning (its current state is "
+        "running), RunsImage (its status reports the image): about a container's status. PodPhase, "
+        "TerminatesWithin (every container had terminated within seconds of the pod's deletion): about "
+        "the pod.",
     )
     container: Subject | None = Field(
         None, description="A container's name, or a hook's: PostStart-<container>, PreStop-<container>."
@@ -498,6 +621,14 @@ class Expectation(SpecModel):
         "(Completed, Error, ...).",
     )
     exit_code: int | None = Field(None, ge=0, le=255, description="For TerminatedWith: the exit code.")
+    image: Image | None = Field(
+        None,
+        description="For RunsImage: the image; defaults to the operator's update image (LCO_UPDATE_IMAGE), "
+        "the one a PatchImage action without an image sets.",
+    )
+    seconds: int | None = Field(
+        None, ge=0, le=86400, description="For TerminatesWithin: the most seconds after the deletion request."
+    )
 
     @model_validator(mode="after")
     def _check_fields(self) -> Expectation:
@@ -541,6 +672,12 @@ class Expectation(SpecModel):
                 return f"pod phase is {self.phase}"
             case ExpectationType.WAITING_REASON:
                 return f"{c} is waiting with reason {self.reason}"
+            case ExpectationType.IS_RUNNING:
+                return f"{c} is running"
+            case ExpectationType.RUNS_IMAGE:
+                return f"{c} runs image {self.image or 'the update image'}"
+            case ExpectationType.TERMINATES_WITHIN:
+                return f"every container terminated within {self.seconds}s of the pod's deletion"
             case ExpectationType.TERMINATED_WITH:
                 wanted = [f"exit code {self.exit_code}"] if self.exit_code is not None else []
                 wanted += [f"reason {self.reason}"] if self.reason is not None else []
@@ -589,19 +726,29 @@ def _cel_is_hook(subject: str) -> str:
     return " || ".join(f"{subject}.startsWith('{prefix}')" for prefix in HOOK_PREFIXES)
 
 
-def _cel_each_expectation(field: str, refused: str, detail: str) -> JsonDict:
-    """A rule on the spec refusing every expectation whose `field` makes `refused` (CEL, in terms of e)
-    true. Its message names the first such expectation's index and value, in the Python twin's words."""
-    applies = f"has(e.{field}) && ({refused})"
-    first = cel_first_index("self.expectations", "e", applies)
+def _cel_each(items: str, field: str, refused: str, detail: str, max_items: int) -> JsonDict:
+    """A rule on the spec refusing every item of the list `items` whose `field` makes `refused` (CEL, in
+    terms of x) true. Its message names the first such item's index and value, in the Python twin's words."""
+    applies = f"has(x.{field}) && ({refused})"
+    first = cel_first_index(f"self.{items}", "x", applies)
     return cel(
-        f"!self.expectations.exists(e, {applies})",
-        message=f"every expectation's {field}: {detail}",
+        f"!has(self.{items}) || !self.{items}.exists(x, {applies})",
+        message=f"every {items} item's {field}: {detail}",
         message_expression=(
-            f"{cel_string('spec.expectations[')} + {cel_index_text(first, MAX_EXPECTATIONS)} + "
+            f"{cel_string(f'spec.{items}[')} + {cel_index_text(first, max_items)} + "
             f"{cel_string(f'].{field}: {ErrorKind.INVALID}: ')} + "
-            f"{cel_quoted(f'self.expectations[{first}].{field}')} + {cel_string(f': {detail}')}"
+            f"{cel_quoted(f'self.{items}[{first}].{field}')} + {cel_string(f': {detail}')}"
         ),
+    )
+
+
+def _cel_each_expectation(field: str, refused: str, detail: str) -> JsonDict:
+    return _cel_each("expectations", field, refused, detail, MAX_EXPECTATIONS)
+
+
+def _cel_each_action(field: str) -> JsonDict:
+    return _cel_each(
+        "actions", field, f"!({_cel_known_container(f'x.{field}')})", NOT_A_CONTAINER_DETAIL, MAX_ACTIONS
     )
 
 
@@ -610,14 +757,16 @@ class LifecycleTestSpec(SpecModel):
         json_schema_extra={
             "x-kubernetes-validations": [
                 _cel_each_expectation(
-                    "container", f"!({_cel_known_subject('e.container')})", UNKNOWN_SUBJECT_DETAIL
+                    "container", f"!({_cel_known_subject('x.container')})", UNKNOWN_SUBJECT_DETAIL
                 ),
-                _cel_each_expectation("other", f"!({_cel_known_subject('e.other')})", UNKNOWN_SUBJECT_DETAIL),
+                _cel_each_expectation("other", f"!({_cel_known_subject('x.other')})", UNKNOWN_SUBJECT_DETAIL),
                 _cel_each_expectation(
                     "container",
-                    f"e.type in {cel_list(ABOUT_CONTAINER_STATUS)} && ({_cel_is_hook('e.container')})",
+                    f"x.type in {cel_list(ABOUT_CONTAINER_STATUS)} && ({_cel_is_hook('x.container')})",
                     HOOK_NOT_CONTAINER_DETAIL,
                 ),
+                _cel_each_action("container"),
+                _cel_each_action("when.container"),
                 cel(
                     "!has(self.judgeWhen) || !has(self.judgeWhen.container) || "
                     + _cel_known_container("self.judgeWhen.container"),
@@ -652,6 +801,12 @@ class LifecycleTestSpec(SpecModel):
         description="Delete the pod after judging, keep it when the run failed (for debugging), or always "
         "keep it. Defaults to the operator's setting.",
     )
+    actions: list[Action] = Field(
+        default_factory=list,
+        max_length=MAX_ACTIONS,
+        description="What the operator does to the pod during the run, in order (upstream's image updates "
+        "and deletions mid-test).",
+    )
     expectations: list[Expectation] = Field(
         min_length=1, max_length=MAX_EXPECTATIONS, description="What must have happened for the run to pass."
     )
@@ -677,8 +832,16 @@ class LifecycleTestSpec(SpecModel):
             and e.container is not None
             and e.container.startswith(HOOK_PREFIXES)
         ]
-        judged = self.judge_when.container
-        if judged is not None and judged not in containers:
-            problems.append(Problem("judgeWhen.container", ErrorKind.INVALID, NOT_A_CONTAINER_DETAIL, judged))
+        named = [("judgeWhen.container", self.judge_when.container)]
+        for i, a in enumerate(self.actions):
+            named += [
+                (f"actions[{i}].container", a.container),
+                (f"actions[{i}].when.container", a.when.container),
+            ]
+        problems += [
+            Problem(path, ErrorKind.INVALID, NOT_A_CONTAINER_DETAIL, value)
+            for path, value in named
+            if value is not None and value not in containers
+        ]
         raise_problems(problems)
         return self
