@@ -36,6 +36,32 @@ def _validate(args: argparse.Namespace) -> int:
     return validate_files(args.files)
 
 
+def _report(args: argparse.Namespace) -> int:
+    from lifecycle_operator.report import command  # noqa: PLC0415 - only `report` needs the client
+
+    options = command.Options(
+        namespace=args.namespace,
+        all_namespaces=args.all_namespaces,
+        selector=args.selector,
+        names=tuple(args.names),
+        junit=args.junit,
+        svg=args.svg,
+    )
+    return command.run(options)
+
+
+REPORT_EPILOG = """\
+The table goes to stdout, notes and errors to stderr.
+JUnit: one testsuite per LifecycleTest, one testcase per expectation per node. A failed expectation is a
+failure whose text is what was seen; a run that timed out or lost its pod makes its cases errors, an
+inconclusive run makes them skipped, and a test with no verdict yet, a refused spec or an unreadable
+status is one skipped or error case.
+SVG: the timeline of each test's latest run, as namespace_name_runN.svg in the folder.
+Exit status: 0 when every reported test passed; 1 when any did not, or none matched; 2 for a usage error,
+or when the tests cannot be read or the files written.
+"""
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="lifecycle-operator",
@@ -60,7 +86,45 @@ def parser() -> argparse.ArgumentParser:
     )
     validate.add_argument("files", nargs="+", metavar="FILE")
     validate.set_defaults(func=_validate)
+    _add_report(sub)
     return p
+
+
+def _add_report(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    report = sub.add_parser(
+        "report",
+        help="report LifecycleTests from a cluster: a table, JUnit XML and timeline pictures",
+        description="Read LifecycleTests from the cluster of the current kubeconfig (or in-cluster), "
+        "print a summary table, and write JUnit XML and SVG pictures of each test's latest run.",
+        epilog=REPORT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    where = report.add_mutually_exclusive_group()
+    where.add_argument(
+        "-n", "--namespace", help="the namespace to read (default: the kubeconfig context's namespace)"
+    )
+    where.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="read the tests of every namespace"
+    )
+    report.add_argument(
+        "-l",
+        "--selector",
+        help="only tests whose labels match this selector, as kubectl's -l (app=x,tier!=y)",
+    )
+    report.add_argument(
+        "--junit", type=Path, metavar="FILE", help="write JUnit XML to FILE (its folder is created)"
+    )
+    report.add_argument(
+        "--svg",
+        type=Path,
+        metavar="DIR|FILE",
+        help="write a timeline picture of each test's latest run into the folder DIR, or to FILE "
+        "(a name ending in .svg) when exactly one test is reported",
+    )
+    report.add_argument(
+        "names", nargs="*", metavar="NAME", help="only these tests, in the one namespace (not with -A or -l)"
+    )
+    report.set_defaults(func=_report)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
