@@ -218,11 +218,26 @@ def _is_running(pod: PodObservation, name: str) -> Outcome:
     return Outcome(c.running, f"{name} is {_state(c)}")
 
 
+def normalized_image(ref: str) -> str:
+    """An image reference as the runtime reports it: a short Docker Hub name in full, tag latest when none
+    (busybox:1.37 -> docker.io/library/busybox:1.37)."""
+    name, at, digest = ref.partition("@")
+    first, slash, rest = name.partition("/")
+    if not slash:
+        name = f"docker.io/library/{name}"
+    elif "." not in first and ":" not in first and first != "localhost":
+        name = f"docker.io/{name}"
+    if not at and ":" not in name.rsplit("/", 1)[-1]:
+        name += ":latest"
+    return name + at + digest
+
+
 def _runs_image(pod: PodObservation, name: str, image: str) -> Outcome:
     c = _status(pod, name)
     if c is None:
         return Outcome(False, f"{name} has no container status")
-    return Outcome(c.image == image, f"{name} runs image {c.image or '(none reported)'}")
+    same = c.image is not None and normalized_image(c.image) == normalized_image(image)
+    return Outcome(same, f"{name} runs image {c.image or '(none reported)'}")
 
 
 def _terminates_within(pod: PodObservation, seconds: int) -> Outcome:

@@ -8,7 +8,7 @@ from builders import pod, status, terminated
 from lifecycle_operator.api import Expectation, ExpectationType
 from lifecycle_operator.observation import PodObservation, observe_pod
 from lifecycle_operator.timeline import Timeline, build_timeline
-from lifecycle_operator.verdicts import check, evaluate
+from lifecycle_operator.verdicts import check, evaluate, normalized_image
 
 # The upstream seed's sample output for its first case, plus a PostStart hook of regular-1.
 SERIAL = """\
@@ -178,6 +178,21 @@ def test_every_type_is_shown_passing_and_failing() -> None:
     outcomes["TerminatesWithin"] |= {passes for *_, passes in DELETIONS}
     assert {t.value for t in ExpectationType} == set(outcomes)
     assert all(seen == {True, False} for seen in outcomes.values()), outcomes
+
+
+@pytest.mark.parametrize(
+    ("reported", "named"),
+    [
+        ("docker.io/library/busybox:1.37", "busybox:1.37"),
+        ("docker.io/team/box:1", "team/box:1"),
+        ("docker.io/library/busybox:latest", "busybox"),
+        ("localhost/lifecycle-operator/testbox:1.35-b", "localhost/lifecycle-operator/testbox:1.35-b"),
+        ("127.0.0.1:5999/x/y:1", "127.0.0.1:5999/x/y:1"),
+    ],
+)
+def test_runs_image_compares_references_as_the_runtime_reports_them(reported: str, named: str) -> None:
+    assert normalized_image(reported) == normalized_image(named)
+    assert normalized_image("busybox:1.36") != normalized_image("busybox:1.37")
 
 
 DELETIONS = [
