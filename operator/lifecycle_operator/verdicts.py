@@ -222,7 +222,7 @@ def normalized_image(ref: str) -> str:
     """An image reference as the runtime reports it: a short Docker Hub name in full, tag latest when none
     (busybox:1.37 -> docker.io/library/busybox:1.37)."""
     name, at, digest = ref.partition("@")
-    first, slash, rest = name.partition("/")
+    first, slash, _ = name.partition("/")
     if not slash:
         name = f"docker.io/library/{name}"
     elif "." not in first and ":" not in first and first != "localhost":
