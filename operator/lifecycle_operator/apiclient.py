@@ -53,6 +53,15 @@ class Api(Protocol):
     ) -> dict[str, Any]:
         """Merge-patch the status subresource; with resource_version, Conflict if the test changed."""
 
+    def create_test(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Create a LifecycleTest (an everyNode test's child); Conflict when it exists."""
+
+    def replace_test_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        """Set a LifecycleTest's whole spec (a JSON patch replacing /spec)."""
+
+    def delete_test(self, namespace: str, name: str) -> None:
+        """Delete a LifecycleTest; one that is gone already is not an error."""
+
     def list_nodes(self) -> list[dict[str, Any]]: ...
 
     def get_node_lease(self, node: str) -> dict[str, Any]:

@@ -20,6 +20,9 @@ LABEL_RUN: Final = f"{GROUP}/run"
 LABEL_MANAGED_BY: Final = "app.kubernetes.io/managed-by"
 MANAGED_BY: Final = "lifecycle-operator"
 ANNOTATION_SPEC_HASH: Final = f"{GROUP}/spec-hash"
+# Labels on the per-node LifecycleTests an everyNode test keeps.
+LABEL_PARENT: Final = f"{GROUP}/every-node-test"
+LABEL_NODE: Final = f"{GROUP}/node"
 
 # The emptyDir every instrumented container shares; it keeps each container's event log across restarts.
 EVENT_VOLUME: Final = "lifecycle-events"
@@ -38,6 +41,10 @@ REASON_INCONCLUSIVE: Final = "Inconclusive"
 REASON_QUEUED: Final = "Queued"
 REASON_RUN_STARTED: Final = "RunStarted"
 REASON_RUN_FINISHED: Final = "RunFinished"
+REASON_NODES_PASSED: Final = "AllNodesPassed"
+REASON_NODES_FAILED: Final = "NodesFailed"
+REASON_NODES_PENDING: Final = "NodesPending"
+REASON_NO_NODES: Final = "NoMatchingNodes"
 
 # The printer-column verdict.
 RESULT_PASSED: Final = "Passed"

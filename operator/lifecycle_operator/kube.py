@@ -179,6 +179,34 @@ class KubeApi:
         return cast(dict[str, Any], obj)
 
     @retried
+    def create_test(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        obj = _custom().create_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, body)
+        return cast(dict[str, Any], obj)
+
+    @retried
+    def replace_test_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        obj = _custom().patch_namespaced_custom_object(
+            c.GROUP,
+            c.VERSION,
+            namespace,
+            c.PLURAL,
+            name,
+            [{"op": "replace", "path": "/spec", "value": spec}],
+            _content_type="application/json-patch+json",
+        )
+        return cast(dict[str, Any], obj)
+
+    @retried
+    def delete_test(self, namespace: str, name: str) -> None:
+        try:
+            _custom().delete_namespaced_custom_object(
+                c.GROUP, c.VERSION, namespace, c.PLURAL, name, propagation_policy="Background"
+            )
+        except ApiException as e:
+            if e.status != 404:
+                raise
+
+    @retried
     def list_nodes(self) -> list[dict[str, Any]]:
         nodes = _plain(_core().list_node())
         return list(nodes.get("items") or [])

@@ -81,6 +81,14 @@ class Metrics:
         self.active = Gauge(
             "lifecycle_operator_active_runs", "Runs whose pod exists and is not yet judged.", registry=r
         )
+        self.node_info = Gauge(
+            "lifecycletest_node_info",
+            "1 for the node of a LifecycleTest's last run, with that node's kubelet and container runtime "
+            "versions: alerts join it to name the node (one series per test).",
+            [*PER_TEST, "node", "kubelet_version", "container_runtime_version"],
+            registry=r,
+        )
+        self._node_labels: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.info = Info("lifecycle_operator", "The operator's version.", registry=r)
         self.info.info({"version": __version__})
 
@@ -98,6 +106,22 @@ class Metrics:
         for v in outcome.verdicts:
             if not v.passed:
                 self.expectation_failures.labels(v.expectation.type.value).inc()
+
+    def set_node(
+        self, namespace: str, name: str, node: str | None, kubelet: str | None, runtime: str | None
+    ) -> None:
+        """The node of the test's last run: one series per test, replaced when the node or versions change."""
+        if node is None:
+            return
+        labels = (node, kubelet or "unknown", runtime or "unknown")
+        previous = self._node_labels.get((namespace, name))
+        if previous == labels:
+            return
+        if previous is not None:
+            with contextlib.suppress(KeyError):
+                self.node_info.remove(namespace, name, *previous)
+        self.node_info.labels(namespace, name, *labels).set(1)
+        self._node_labels[(namespace, name)] = labels
 
     def record_invalid(self, namespace: str, name: str) -> None:
         """A spec that cannot run: a verdict of its own (Error), and the test counts as failing."""
@@ -124,6 +148,10 @@ class Metrics:
         for verdict in c.RUN_RESULTS:
             with contextlib.suppress(KeyError):
                 self.runs.remove(namespace, name, verdict)
+        previous = self._node_labels.pop((namespace, name), None)
+        if previous is not None:
+            with contextlib.suppress(KeyError):
+                self.node_info.remove(namespace, name, *previous)
 
     def serve(self, address: str, port: int) -> None:
         start_http_server(port, addr=address, registry=self.registry)

@@ -50,6 +50,8 @@ class RunOutcome:
     timeline: Timeline = field(default_factory=Timeline)
     evidence: list[str] = field(default_factory=list)
     node_name: str | None = None
+    kubelet_version: str | None = None
+    container_runtime_version: str | None = None
 
     @property
     def passed_count(self) -> int:

@@ -125,6 +125,10 @@ def build_pod(spec: LifecycleTestSpec, owner: Owner, run: int, settings: Setting
         pod_spec["nodeName"] = pod.node_name
     if pod.node_selector:
         pod_spec["nodeSelector"] = dict(pod.node_selector)
+    if pod.tolerations:
+        pod_spec["tolerations"] = [
+            t.model_dump(by_alias=True, exclude_none=True, mode="json") for t in pod.tolerations
+        ]
     metadata: dict[str, Any] = {
         "name": pod_name(owner.name, run),
         "namespace": owner.namespace,

@@ -42,6 +42,7 @@ from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
 from lifecycle_operator.margins import inconclusive
 from lifecycle_operator.metrics import Metrics
+from lifecycle_operator.nodes import NodeInfo
 from lifecycle_operator.observation import PodObservation, observe_pod
 from lifecycle_operator.outcome import Ending, Judged, Lost, RunOutcome, TimedOut, outcome_reason
 from lifecycle_operator.pod_manifest import Owner, build_pod
@@ -75,6 +76,8 @@ class Context:
     post_event: PostEvent = _no_events
     # Per overdue run, the first renewal of its node's Lease seen after the deadline (see on_deadline).
     fresh_leases: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
+    # The nodes as last listed (by the scheduler), by name: their versions go into each verdict.
+    nodes: dict[str, NodeInfo] = field(default_factory=dict)
 
 
 def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
@@ -377,6 +380,13 @@ def restore_metrics(test: TestState, interval_seconds: int | None, ctx: Context)
     status = test.status
     if status.finished and status.result is not None and status.completion_time is not None:
         ctx.metrics.restore(test.namespace, test.name, status.result, status.completion_time.timestamp())
+        ctx.metrics.set_node(
+            test.namespace,
+            test.name,
+            status.node_name,
+            status.kubelet_version,
+            status.container_runtime_version,
+        )
     ctx.metrics.set_interval(test.namespace, test.name, interval_seconds)
 
 
@@ -405,7 +415,18 @@ def judge_run(
     explained = inconclusive(spec, timeline, verdicts) if isinstance(ending, Judged) else None
     reason, message = outcome_reason(verdicts, ending, explained)
     evidence = [f"{r.container}: {r.source.value}" for r in records]
-    return RunOutcome(run, reason, message, verdicts, timeline, evidence, pod.node_name)
+    node = ctx.nodes.get(pod.node_name or "")
+    return RunOutcome(
+        run,
+        reason,
+        message,
+        verdicts,
+        timeline,
+        evidence,
+        pod.node_name,
+        node.kubelet_version if node else None,
+        node.container_runtime_version if node else None,
+    )
 
 
 def finish(
@@ -439,6 +460,9 @@ def finish(
     finished_at = time.time()
     duration = finished_at - started.timestamp() if started else 0.0
     ctx.metrics.record_run(namespace, name, outcome, duration, finished_at)
+    ctx.metrics.set_node(
+        namespace, name, outcome.node_name, outcome.kubelet_version, outcome.container_runtime_version
+    )
     log.info(
         "%s/%s run %d: %s (%s) %s",
         namespace,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
 
-from lifecycle_operator.api import InvalidSpecError, parse_spec
+from lifecycle_operator.api import InvalidSpecError, PodTemplate, parse_spec
+from lifecycle_operator.fanout import Child
 from lifecycle_operator.state import TestState
 
 Key = tuple[str, str]
@@ -36,6 +37,11 @@ class TestView:
     interval_seconds: int | None
     node_name: str | None  # the node the spec pins its pod to, if any
     invalid: bool = False
+    # An everyNode test: the pod its children run (for matching nodes), and its status as it is.
+    every_node: PodTemplate | None = None
+    raw_status: dict[str, Any] = field(default_factory=dict)
+    # The child of an everyNode test.
+    child: Child | None = None
 
     @classmethod
     def read(cls, body: dict[str, Any]) -> TestView:
@@ -44,7 +50,12 @@ class TestView:
             spec = parse_spec(state.spec)
         except InvalidSpecError:
             return cls(state, None, None, invalid=True)
-        return cls(state, spec.interval_seconds, spec.pod.node_name)
+        if spec.every_node:
+            raw = body.get("status")
+            return cls(
+                state, None, None, every_node=spec.pod, raw_status=raw if isinstance(raw, dict) else {}
+            )
+        return cls(state, spec.interval_seconds, spec.pod.node_name, child=Child.read(body))
 
 
 def due_rerun(view: TestView, now: datetime) -> bool:
@@ -58,6 +69,8 @@ def due_rerun(view: TestView, now: datetime) -> bool:
 def wants_run(view: TestView, now: datetime) -> bool:
     """A run is owed: never run, queued, the spec changed since the last run, or an interval came round."""
     state = view.state
+    if view.every_node is not None:
+        return False  # its children run, one per node
     if view.invalid and state.status.observed_generation == state.generation:
         return False  # the invalid spec is recorded; a new spec will say more
     return state.needs_run or state.spec_changed or due_rerun(view, now)

@@ -16,9 +16,11 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from lifecycle_operator import runs
+from lifecycle_operator import children, runs
 from lifecycle_operator.api import InvalidSpecError
 from lifecycle_operator.apiclient import KubeError
+from lifecycle_operator.fanout import Child, changes, gathered, plan
+from lifecycle_operator.nodes import NodeInfo
 from lifecycle_operator.schedule import Capacity, Key, TestView, admit, overdue
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ class Scheduler:
         self._queue_sent: set[Key] = set()  # a Queued patch was sent; the view has not shown it yet
         self._tasks: set[asyncio.Task[None]] = set()
         self._nodes_listed = float("-inf")
+        self._nodes: list[NodeInfo] | None = None  # None until the first listing
         self._api_ok = time.monotonic()  # the start-up checks have just reached the API server
 
     # -- the view, fed by the test watch (in the event loop's thread)
@@ -113,6 +116,27 @@ class Scheduler:
                 self._queue_sent.add(key)
         self.ctx.metrics.queued.set(len(admission.wait))
         self.ctx.metrics.active.set(len(active) + len(admission.start))
+        self._every_node(now)
+
+    def _every_node(self, now: datetime) -> None:
+        """Keep each everyNode test's children in step with the nodes, and its status with theirs."""
+        if self._nodes is None:
+            return  # never decide which nodes a test runs on before the nodes are known
+        by_parent: dict[Key, list[Child]] = {}
+        for view in self.tests.values():
+            if view.child is not None:
+                by_parent.setdefault((view.state.namespace, view.child.parent), []).append(view.child)
+        for key, view in self.tests.items():
+            if view.every_node is None:
+                continue
+            mine = by_parent.get(key, [])
+            todo = plan(view.state, view.every_node, mine, self._nodes)
+            if not todo.empty:
+                self._act(key, children.reconcile, *key, todo, self.ctx)
+                continue
+            patch = gathered(view.state, mine, now)
+            if changes(view.raw_status, patch):
+                self._act(key, children.write_gathered, *key, patch, view.state.resource_version, self.ctx)
 
     def _start(self, key: Key, after: int) -> None:
         if runs.start_run(*key, self.ctx, after_run=after) is None:
@@ -161,6 +185,10 @@ class Scheduler:
             log.warning("could not list the nodes, keeping the last capacity: %s", e)
             return
         self._api_ok = self._nodes_listed
+        infos = [NodeInfo.read(n) for n in nodes]
+        self._nodes = infos
+        self.ctx.nodes.clear()
+        self.ctx.nodes.update({n.name: n for n in infos})
         capacity = Capacity.of(nodes, self.ctx.settings.max_runs_per_node)
         if capacity != self.capacity:
             log.info(

@@ -39,6 +39,9 @@ class StatusView:
     run: int = 0
     attempt: int = 1
     pod_name: str | None = None
+    node_name: str | None = None
+    kubelet_version: str | None = None
+    container_runtime_version: str | None = None
     observed_generation: int | None = None
     start_time: datetime | None = None
     completion_time: datetime | None = None
@@ -55,6 +58,9 @@ class StatusView:
             run=_int(s.get("run")) or 0,
             attempt=_int(s.get("attempt")) or 1,
             pod_name=_str(s.get("podName")),
+            node_name=_str(s.get("nodeName")),
+            kubelet_version=_str(s.get("kubeletVersion")),
+            container_runtime_version=_str(s.get("containerRuntimeVersion")),
             observed_generation=_int(s.get("observedGeneration")),
             start_time=parse_time(s.get("startTime")),
             completion_time=parse_time(s.get("completionTime")),

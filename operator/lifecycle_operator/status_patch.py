@@ -181,6 +181,8 @@ def run_finished(status: StatusView, outcome: RunOutcome, generation: int | None
         "summary": f"{outcome.passed_count}/{total}",
         "run": outcome.run,
         "nodeName": outcome.node_name,
+        "kubeletVersion": outcome.kubelet_version,
+        "containerRuntimeVersion": outcome.container_runtime_version,
         "completionTime": format_time(now),
         "deadline": None,
         "expectations": results,

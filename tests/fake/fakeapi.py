@@ -171,6 +171,38 @@ class FakeApi:
         self.writes.append(("patch", name))
         return copy.deepcopy(test)
 
+    def create_test(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
+        self._maybe_fail("create_test")
+        name = body["metadata"]["name"]
+        if (namespace, name) in self.tests:
+            raise Conflict(f"lifecycletests {name!r} already exists")
+        self.writes.append(("create-test", name))
+        test = copy.deepcopy(body)
+        test["metadata"] |= {
+            "namespace": namespace,
+            "uid": f"uid-{name}",
+            "generation": 1,
+            "resourceVersion": str(next(self._versions)),
+        }
+        self.tests[(namespace, name)] = test
+        return copy.deepcopy(test)
+
+    def replace_test_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        self._maybe_fail("replace_test_spec")
+        if (namespace, name) not in self.tests:
+            raise NotFound(f"lifecycletests {name!r} not found")
+        test = self.tests[(namespace, name)]
+        test["spec"] = copy.deepcopy(spec)
+        test["metadata"]["generation"] += 1
+        test["metadata"]["resourceVersion"] = str(next(self._versions))
+        self.writes.append(("replace-spec", name))
+        return copy.deepcopy(test)
+
+    def delete_test(self, namespace: str, name: str) -> None:
+        self._maybe_fail("delete_test")
+        self.writes.append(("delete-test", name))
+        self.tests.pop((namespace, name), None)
+
     def list_nodes(self) -> list[dict[str, Any]]:
         self._maybe_fail("list_nodes")
         return copy.deepcopy(self.nodes)

@@ -43,6 +43,7 @@ CONTRACT_METRICS: Final = frozenset(
         "lifecycle_operator_queued_runs",
         "lifecycle_operator_active_runs",
         "lifecycle_operator_info",
+        "lifecycletest_node_info",
     }
 )
 

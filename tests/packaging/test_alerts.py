@@ -111,6 +111,7 @@ def test_alerts_use_only_the_operators_metrics() -> None:
         "lifecycletest_last_run_timestamp_seconds",
         "lifecycletest_interval_seconds",
         "lifecycle_operator_info",
+        "lifecycletest_node_info",
     }
 
 

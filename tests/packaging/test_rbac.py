@@ -11,7 +11,12 @@ Rule = tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 # What the operator does in a watched namespace: its own resources, the pods it runs, their logs, events.
 NAMESPACED_RULES: Final[list[Rule]] = [
-    (("lifecycle.conformance.dev",), ("lifecycletests",), ("get", "list", "patch", "update", "watch")),
+    # create and delete: the per-node tests of an everyNode test.
+    (
+        ("lifecycle.conformance.dev",),
+        ("lifecycletests",),
+        ("create", "delete", "get", "list", "patch", "update", "watch"),
+    ),
     (("lifecycle.conformance.dev",), ("lifecycletests/status",), ("get", "patch", "update")),
     (("",), ("pods",), ("create", "delete", "get", "list", "patch", "watch")),
     (("",), ("pods/log",), ("get",)),

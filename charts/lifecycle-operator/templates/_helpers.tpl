@@ -90,7 +90,7 @@ Keep this list equal to the one in README.md and tests/packaging/test_rbac.py.
 {{- define "lifecycle-operator.rules" -}}
 - apiGroups: ["lifecycle.conformance.dev"]
   resources: ["lifecycletests"]
-  verbs: ["get", "list", "watch", "patch", "update"]
+  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
 - apiGroups: ["lifecycle.conformance.dev"]
   resources: ["lifecycletests/status"]
   verbs: ["get", "patch", "update"]

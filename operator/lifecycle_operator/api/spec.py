@@ -263,6 +263,41 @@ class PodRestartPolicy(StrEnum):
     NEVER = "Never"
 
 
+# A taint's key has a label key's syntax: an optional DNS-subdomain prefix and a name of up to 63.
+TaintKey = Annotated[str, StringConstraints(min_length=1, max_length=317), AfterValidator(_label_key)]
+
+
+class TolerationOperator(StrEnum):
+    EXISTS = "Exists"
+    EQUAL = "Equal"
+
+
+class TaintEffect(StrEnum):
+    NO_SCHEDULE = "NoSchedule"
+    PREFER_NO_SCHEDULE = "PreferNoSchedule"
+    NO_EXECUTE = "NoExecute"
+
+
+class Toleration(SpecModel):
+    """A toleration of the run's pod, as the Pod API's (without tolerationSeconds)."""
+
+    key: TaintKey | None = Field(None, description="The taint key; empty with Exists tolerates every taint.")
+    operator: TolerationOperator = Field(TolerationOperator.EQUAL, strict=False)
+    value: LabelValue | None = Field(None, description="For Equal: the taint value.")
+    effect: TaintEffect | None = Field(
+        None, strict=False, description="The taint effect; empty tolerates every effect."
+    )
+
+    def tolerates(self, key: str, value: str | None, effect: str) -> bool:
+        if self.effect is not None and self.effect.value != effect:
+            return False
+        if self.key is None:
+            return self.operator == TolerationOperator.EXISTS
+        if self.key != key:
+            return False
+        return self.operator == TolerationOperator.EXISTS or (self.value or "") == (value or "")
+
+
 DUPLICATE_NAME_DETAIL: Final = "also the name of an init container"
 # The messages of CEL rules name the first offending item, as the Python twins name each: joining a list
 # built in CEL has no size that the API server's cost estimate can bound.
@@ -326,6 +361,12 @@ class PodTemplate(SpecModel):
                 )
             ]
         },
+    )
+
+    tolerations: list[Toleration] = Field(
+        default_factory=list,
+        max_length=MAX_NODE_SELECTOR,
+        description="Tolerations of the pod; with everyNode they also decide which tainted nodes get a run.",
     )
 
     @model_validator(mode="after")
@@ -752,6 +793,9 @@ def _cel_each_action(field: str) -> JsonDict:
     )
 
 
+EVERY_NODE_DETAIL: Final = "not allowed with everyNode, which runs the test on each matching node"
+
+
 class LifecycleTestSpec(SpecModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -768,6 +812,12 @@ class LifecycleTestSpec(SpecModel):
                 _cel_each_action("container"),
                 _cel_each_action("when.container"),
                 cel(
+                    "!has(self.everyNode) || !self.everyNode || !has(self.pod.nodeName)",
+                    message=EVERY_NODE_DETAIL,
+                    field_path=".pod.nodeName",
+                    reason=CelReason.FORBIDDEN,
+                ),
+                cel(
                     "!has(self.judgeWhen) || !has(self.judgeWhen.container) || "
                     + _cel_known_container("self.judgeWhen.container"),
                     message=NOT_A_CONTAINER_DETAIL,
@@ -780,6 +830,12 @@ class LifecycleTestSpec(SpecModel):
     )
 
     pod: PodTemplate = Field(description="The pod to run, with instrumented containers.")
+    every_node: bool = Field(
+        False,
+        description="Run on every Ready node that pod.nodeSelector matches and whose NoSchedule and "
+        "NoExecute taints pod.tolerations tolerate: the operator keeps one LifecycleTest per node (named "
+        "<name>-<node>, owned by this one), and this test's status gathers their verdicts per node.",
+    )
     judge_when: JudgeWhen = Field(default_factory=JudgeWhen, description="When to judge the run.")
     timeout_seconds: int | None = Field(
         None,
@@ -832,6 +888,8 @@ class LifecycleTestSpec(SpecModel):
             and e.container is not None
             and e.container.startswith(HOOK_PREFIXES)
         ]
+        if self.every_node and self.pod.node_name is not None:
+            problems.append(Problem("pod.nodeName", ErrorKind.FORBIDDEN, EVERY_NODE_DETAIL))
         named = [("judgeWhen.container", self.judge_when.container)]
         for i, a in enumerate(self.actions):
             named += [

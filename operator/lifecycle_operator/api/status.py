@@ -59,6 +59,20 @@ class RunRecord(ApiModel):
     completion_time: str | None = None
 
 
+class NodeVerdict(ApiModel):
+    """The verdict of one node's test, for a test with everyNode."""
+
+    node: str
+    test: str = Field(description="The LifecycleTest that runs on this node.")
+    kubelet_version: str | None = None
+    container_runtime_version: str | None = None
+    result: str | None = Field(None, description="As that test's result; unset until it has one.")
+    reason: str | None = None
+    run: int | None = None
+    completion_time: str | None = None
+    failed: list[str] = Field(default_factory=list, description="The expectations that failed, in words.")
+
+
 class LifecycleTestStatus(ApiModel):
     observed_generation: int | None = Field(
         None, description="The metadata.generation of the spec the current or last run used."
@@ -68,7 +82,9 @@ class LifecycleTestStatus(ApiModel):
         description="Queued, Running, Passed, Failed, Inconclusive or Error (for printer columns); "
         "the Succeeded condition is the machine-readable verdict.",
     )
-    summary: str | None = Field(None, description="Expectations passed out of total, as 5/6.")
+    summary: str | None = Field(
+        None, description="Expectations passed out of total, as 5/6; with everyNode, nodes passed of matched."
+    )
     run: int | None = Field(None, ge=0, description="The number of the current or last run, from 1.")
     attempt: int | None = Field(
         None,
@@ -81,6 +97,15 @@ class LifecycleTestStatus(ApiModel):
     )
     pod_name: str | None = None
     node_name: str | None = None
+    kubelet_version: str | None = Field(None, description="The kubelet version of the last run's node.")
+    container_runtime_version: str | None = Field(
+        None, description="The container runtime of the last run's node, as the node reports it."
+    )
+    nodes: list[NodeVerdict] = Field(
+        default_factory=list,
+        description="With everyNode: each matching node's verdict.",
+        json_schema_extra={"x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["node"]},
+    )
     start_time: str | None = None
     completion_time: str | None = None
     deadline: str | None = Field(None, description="When the current run times out.")
