@@ -5,7 +5,8 @@
 # stdout; progress and times go to stderr.
 #
 # Cached by a hash of every input (Dockerfile, .dockerignore, pyproject.toml, README.md, operator/, the
-# wheels, the base image's ID and these scripts): a second run with the same inputs only checks.
+# wheels, the base image's ID, these scripts and slim.py): a second run with the same inputs only checks.
+# The last line on stderr is `image: <ref>  size <unpacked> (archive <size>)`, for CI logs.
 #
 #   hack/image/build.sh            build (if needed) and export
 #   hack/image/build.sh --import   also import the archive into the local cluster's containerd (k8s.io
@@ -42,7 +43,7 @@ t_base=$(img_since "$t")
 inputs=$(
   cd "$IMG_ROOT"
   {
-    find Dockerfile .dockerignore pyproject.toml README.md operator "$IMG_HERE"/{lib,build}.sh \
+    find Dockerfile .dockerignore pyproject.toml README.md operator "$IMG_HERE"/{lib.sh,build.sh,slim.py} \
       -type f ! -path '*/__pycache__/*' ! -name '*.pyc' ! -path '*.egg-info/*' -print0 |
       sort -z | xargs -0 sha256sum
     (cd "$wheelhouse" && sha256sum ./*.whl)
@@ -71,8 +72,7 @@ else
   echo "$inputs" >"$archive.inputs"
   img_log "build: exported $archive in $(img_since "$t")s"
 fi
-size=$(bah images --noheading --format '{{.Size}}' "$ref" | head -n1)
-img_log "build: $ref ($id), $size; archive $(du -h "$archive" | cut -f1) at $archive"
+img_log "build: $ref ($id); archive at $archive"
 img_log "build: times: wheelhouse ${t_wheels}s, base ${t_base}s, image ${t_build}s"
 
 if $do_import; then
@@ -99,4 +99,7 @@ if $do_import; then
   fi
 fi
 img_log "build: done in $(img_since "$t0")s"
+# One line for CI logs: the unpacked size as buildah counts it, and the archive's (compressed layers).
+size=$(bah images --noheading --format '{{.Size}}' "$ref" | head -n1)
+img_log "$ref  size $size (archive $(stat -c %s "$archive" | awk '{ printf "%.3g MB", $1 / 1e6 }'))"
 echo "$archive"
