@@ -43,6 +43,8 @@ func runCerts(args []string) int {
 	server := fs.String("server", "https://127.0.0.1:6443", "API server URL written into the kubeconfigs")
 	apiIPs := fs.String("apiserver-ips", "127.0.0.1,10.96.0.1", "comma-separated IP SANs of the API server certificate")
 	nodeIPs := fs.String("node-ips", "127.0.0.1", "comma-separated IP SANs of the kubelet serving certificate")
+	nodeSuffix := fs.String("node-suffix", "", "suffix of the node's files: kubelet<S>.crt/.key/.kubeconfig, kubelet-server<S>.crt/.key (a second node: -2)")
+	nodeOnly := fs.Bool("node-only", false, "write only the node's files (kubelet client and serving certs, kubelet kubeconfig), signed by the existing CA")
 	validity := fs.Duration("validity", 365*24*time.Hour, "validity of every certificate")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -51,7 +53,8 @@ func runCerts(args []string) int {
 		fmt.Fprintln(os.Stderr, "certs: --dir is required")
 		return 2
 	}
-	if err := generateAll(*dir, *nodeName, *server, parseIPs(*apiIPs), parseIPs(*nodeIPs), *validity); err != nil {
+	n := node{name: *nodeName, suffix: *nodeSuffix, ips: parseIPs(*nodeIPs)}
+	if err := generateAll(*dir, n, *nodeOnly, *server, parseIPs(*apiIPs), *validity); err != nil {
 		fmt.Fprintln(os.Stderr, "certs:", err)
 		return 1
 	}
@@ -75,28 +78,55 @@ func parseIPs(s string) []net.IP {
 
 func exists(p string) bool { _, err := os.Stat(p); return err == nil }
 
+// node is the kubelet whose client and serving certificates are written.
+type node struct {
+	name   string   // node name: client cert CN system:node:<name>
+	suffix string   // file name suffix ("" for the first node, "-2" for a second one)
+	ips    []net.IP // IP SANs of its serving certificate
+}
+
 // generateAll is idempotent: existing files are kept, so a restarted cluster
-// keeps its CA and every kubeconfig handed out stays valid.
-func generateAll(dir, nodeName, server string, apiIPs, nodeIPs []net.IP, validity time.Duration) error {
+// keeps its CA and every kubeconfig handed out stays valid. nodeOnly writes
+// only the node's files (another node joining a cluster whose CA exists).
+func generateAll(dir string, n node, nodeOnly bool, server string, apiIPs []net.IP, validity time.Duration) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
+	}
+	if nodeOnly && !exists(filepath.Join(dir, "ca.crt")) {
+		return fmt.Errorf("--node-only: no CA in %s (run certs without --node-only first)", dir)
 	}
 	caCert, caKey, err := loadOrCreateCA(dir, validity)
 	if err != nil {
 		return err
 	}
 
+	type kcfg struct{ file, cert, user string }
+	nodeLeaves := []leaf{
+		{name: "kubelet-server" + n.suffix, cn: n.name, server: true, dns: []string{n.name, "localhost"}, ips: n.ips},
+		{name: "kubelet" + n.suffix, cn: "system:node:" + n.name, orgs: []string{"system:nodes"}, client: true},
+	}
+	nodeKubeconfig := kcfg{"kubelet" + n.suffix + ".kubeconfig", "kubelet" + n.suffix, "system:node:" + n.name}
 	leaves := []leaf{
 		{name: "apiserver", cn: "kube-apiserver", server: true,
 			dns: []string{"kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local", "localhost"},
 			ips: apiIPs},
 		{name: "apiserver-kubelet-client", cn: "kube-apiserver-kubelet-client", orgs: []string{"system:masters"}, client: true},
-		{name: "kubelet-server", cn: nodeName, server: true, dns: []string{nodeName, "localhost"}, ips: nodeIPs},
+		nodeLeaves[0],
 		{name: "admin", cn: "kubernetes-admin", orgs: []string{"system:masters"}, client: true},
 		{name: "controller-manager", cn: "system:kube-controller-manager", client: true},
 		{name: "scheduler", cn: "system:kube-scheduler", client: true},
-		{name: "kubelet", cn: "system:node:" + nodeName, orgs: []string{"system:nodes"}, client: true},
+		nodeLeaves[1],
 		{name: "kube-proxy", cn: "system:kube-proxy", client: true},
+	}
+	kubeconfigs := []kcfg{
+		{"admin.kubeconfig", "admin", "kubernetes-admin"},
+		{"controller-manager.kubeconfig", "controller-manager", "system:kube-controller-manager"},
+		{"scheduler.kubeconfig", "scheduler", "system:kube-scheduler"},
+		nodeKubeconfig,
+		{"kube-proxy.kubeconfig", "kube-proxy", "system:kube-proxy"},
+	}
+	if nodeOnly {
+		leaves, kubeconfigs = nodeLeaves, []kcfg{nodeKubeconfig}
 	}
 	for _, l := range leaves {
 		if exists(filepath.Join(dir, l.name+".crt")) && exists(filepath.Join(dir, l.name+".key")) {
@@ -107,7 +137,7 @@ func generateAll(dir, nodeName, server string, apiIPs, nodeIPs []net.IP, validit
 		}
 	}
 
-	if !exists(filepath.Join(dir, "sa.key")) {
+	if !nodeOnly && !exists(filepath.Join(dir, "sa.key")) {
 		k, err := rsa.GenerateKey(rand.Reader, 2048)
 		if err != nil {
 			return err
@@ -128,13 +158,7 @@ func generateAll(dir, nodeName, server string, apiIPs, nodeIPs []net.IP, validit
 	if err != nil {
 		return err
 	}
-	for _, kc := range []struct{ file, cert, user string }{
-		{"admin.kubeconfig", "admin", "kubernetes-admin"},
-		{"controller-manager.kubeconfig", "controller-manager", "system:kube-controller-manager"},
-		{"scheduler.kubeconfig", "scheduler", "system:kube-scheduler"},
-		{"kubelet.kubeconfig", "kubelet", "system:node:" + nodeName},
-		{"kube-proxy.kubeconfig", "kube-proxy", "system:kube-proxy"},
-	} {
+	for _, kc := range kubeconfigs {
 		p := filepath.Join(dir, kc.file)
 		if exists(p) {
 			continue

@@ -11,7 +11,9 @@
 #                                            # unhealthy, 3 not running (all: worst of them)
 #
 # COMPONENT: containerd etcd kube-apiserver forward kube-controller-manager
-# kube-scheduler kubelet kube-proxy. stop and start print one line each with
+# kube-scheduler kubelet kube-proxy, and node 2's own containerd-2 forward-2
+# kubelet-2 (2-node cluster; node.sh adds or removes the whole node). status
+# lists the components of the running cluster's node count. stop and start print one line each with
 # the time taken; details go to stderr. The process is tracked in the same
 # pids/COMPONENT.pid and appends to logs/COMPONENT.log (a marker line per
 # stop/start), so down.sh and check-clean.sh work as after up.sh.
@@ -20,9 +22,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+lc_components "$MAX_NODES"
+all=("${LC_COMPONENTS[@]}")
 usage() {
   echo "usage: component.sh stop|start|restart COMPONENT [--kill] | status [COMPONENT]" >&2
-  echo "components: ${COMPONENTS[*]}" >&2
+  echo "components: ${all[*]}" >&2
   exit 2
 }
 
@@ -36,7 +40,7 @@ case "$action" in
 esac
 if [[ -n "$name" ]]; then
   known=false
-  for c in "${COMPONENTS[@]}"; do [[ "$c" == "$name" ]] && known=true; done
+  for c in "${all[@]}"; do [[ "$c" == "$name" ]] && known=true; done
   $known || { echo "component.sh: unknown component '$name'" >&2; usage; }
 elif [[ "$action" != status ]]; then
   usage
@@ -69,6 +73,11 @@ do_start() {
   local pid t
   if [[ ! -x "$LC" || ! -s "$PKI/ca.crt" || ! -d "$DIR/pids" ]]; then
     echo "component.sh: no cluster set up in $DIR; run up.sh" >&2
+    return 1
+  fi
+  lc_split "$name"
+  if ((LC_N > $(lc_node_count))); then
+    echo "component.sh: node $LC_N is not part of the cluster; add it with node.sh add $LC_N" >&2
     return 1
   fi
   t=$(lc_now)
@@ -109,8 +118,9 @@ case "$action" in
       status_of "$name"
     else
       rc=0
-      for ((i = ${#COMPONENTS[@]} - 1; i >= 0; i--)); do # in start order
-        c=${COMPONENTS[i]}
+      lc_components "$(lc_node_count)"
+      for ((i = ${#LC_COMPONENTS[@]} - 1; i >= 0; i--)); do # in start order
+        c=${LC_COMPONENTS[i]}
         status_of "$c" || { r=$?; ((r > rc)) && rc=$r; }
       done
       exit "$rc"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Stops the local cluster and removes everything it left on the machine:
 # containers and sandboxes, component processes, mounts, network namespaces,
-# the pod bridge and its veths, policy routing, KUBE-*/CNI-* iptables chains,
-# kubepods cgroups, CNI caches, /run/containerd, changed kernel settings.
+# the pod bridges and their veths, policy routing, KUBE-*/CNI-* iptables chains,
+# kubepods cgroups (and /lc-node-N of node N > 1), CNI caches, /run/containerd,
+# changed kernel settings. Every node (1 and 2), whatever the recorded count.
 # Works after a half-failed up.sh and when nothing runs at all. Keeps the
 # certificates, the image archives and containerd's image store for a fast
 # next up.sh; `down.sh --purge` removes $LOCALCLUSTER_DIR entirely.
@@ -18,33 +19,26 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 1
 fi
 
-# 1. The kubelet first, so it restarts nothing; then every sandbox and
-#    container through CRI (CNI DEL, shm unmount, netns removal), then a
-#    forced ctr pass for anything CRI could not remove.
-lc_stop kubelet || true  # lc_stop, grace periods: lib-components.sh
-if lc_pid containerd >/dev/null && [[ -S "$CTR_SOCK" ]]; then
-  t=$(lc_now)
-  "$DIR/bin/localcluster" cri-cleanup --endpoint "$CRI_ENDPOINT" --timeout 60s || true
-  lc_log "pods removed through CRI ($(lc_since "$t")s)"
-  ctr() { timeout 30 command ctr -a "$CTR_SOCK" -n k8s.io "$@"; }
-  for id in $(ctr tasks ls -q 2>/dev/null); do
-    ctr tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
-  done
-  sleep 0.5
-  for id in $(ctr tasks ls -q 2>/dev/null); do
-    ctr tasks delete -f "$id" >/dev/null 2>&1 || true
-  done
-  for id in $(ctr containers ls -q 2>/dev/null); do
-    ctr containers delete "$id" >/dev/null 2>&1 || true
-  done
-fi
+# 1. Node 2 and up, in the background: each node's kubelet, pods, forwarder,
+#    containerd, then what they left (lc_node_clean in lib-nodes.sh). The API
+#    server still runs, but its etcd data goes below: no Node object to delete.
+(for ((n = MAX_NODES; n > 1; n--)); do lc_node_clean "$n" || true; done) &
+others=$!
 
-# 2. The other components, node side first, containerd last.
-for c in "${COMPONENTS[@]}"; do
+# 2. Node 1 meanwhile: the kubelet first, so it restarts nothing; then every
+#    sandbox and container through CRI (CNI DEL, shm unmount, netns removal),
+#    then a forced ctr pass for anything CRI could not remove (lc_runtime_clean).
+lc_stop kubelet || true  # lc_stop, grace periods: lib-components.sh
+lc_runtime_clean 1
+wait "$others" || true
+
+# 3. The other components, node side first, containerd last.
+lc_components "$MAX_NODES"
+for c in "${LC_COMPONENTS[@]}"; do
   [[ $c == kubelet ]] || lc_stop "$c" || true
 done
 
-# 3. Leftover processes we started: container processes, then shims.
+# 4. Leftover processes we started: container processes, then shims.
 pids=$(pod_pids)
 if [[ -n "$pids" ]]; then
   lc_log "killing leftover pod processes: $(echo $pids)"
@@ -60,7 +54,7 @@ for ((i = 0; i < 50; i++)); do
   sleep 0.1
 done
 
-# 4. Mounts: everything under $DIR, containerd's /run paths, CNI netns.
+# 5. Mounts: everything under $DIR, containerd's /run paths, CNI netns.
 for ((round = 0; round < 3; round++)); do
   mounts=$(our_mounts)
   [[ -z "$mounts" ]] && break
@@ -72,17 +66,20 @@ for d in /run/netns /var/run/netns; do
   for f in "$d"/cni-*; do [[ -e "$f" ]] && rm -f "$f"; done
 done
 
-# 5. Network: veths on our bridge, the bridge, policy routing.
-if ip link show "$BRIDGE" >/dev/null 2>&1; then
-  for v in $(ip -o link show master "$BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-    ip link del "$v" 2>/dev/null || true
-  done
-  ip link del "$BRIDGE" 2>/dev/null || true
-fi
-while [[ -n $(ip rule show priority "$RT_PRIO") ]]; do ip rule del priority "$RT_PRIO" || break; done
+# 6. Network: veths on our bridges, the bridges, policy routing.
+for ((n = 1; n <= MAX_NODES; n++)); do
+  lc_node "$n"
+  if ip link show "$N_BRIDGE" >/dev/null 2>&1; then
+    for v in $(ip -o link show master "$N_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+      ip link del "$v" 2>/dev/null || true
+    done
+    ip link del "$N_BRIDGE" 2>/dev/null || true
+  fi
+  while [[ -n $(ip rule show priority "$N_RT_PRIO") ]]; do ip rule del priority "$N_RT_PRIO" || break; done
+done
 ip route flush table "$RT_TABLE" 2>/dev/null || true
 
-# 6. iptables: jumps into KUBE-*/CNI-* chains, then the chains themselves.
+# 7. iptables: jumps into KUBE-*/CNI-* chains, then the chains themselves.
 clean_iptables() {
   local ipt=$1 table rules chains c
   command -v "$ipt" >/dev/null || return 0
@@ -101,21 +98,19 @@ clean_iptables() {
 clean_iptables iptables
 clean_iptables ip6tables
 
-# 7. cgroups the kubelet and runc created (children first).
-for d in /sys/fs/cgroup/*/kubepods*; do
-  [[ -d "$d" ]] && { find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true; }
+# 8. cgroups the kubelets and runc created (children first), and the cgroup
+#    roots /lc-node-N of the other nodes.
+for d in $(lc_cgroup_dirs); do
+  find "$d" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 done
 
-# 8. Files outside $DIR: CNI result cache, /run/containerd, log symlinks.
+# 9. Files outside $DIR: CNI result cache, /run/containerd, log symlinks.
 if [[ -d /var/lib/cni ]]; then
   find /var/lib/cni -name "$CNI_NET*" -exec rm -rf {} + 2>/dev/null || true
   find /var/lib/cni -depth -type d -empty -delete 2>/dev/null || true
 fi
-other_containerd=false
-for p in /proc/[0-9]*; do
-  [[ "$(cat "$p/comm" 2>/dev/null)" == containerd ]] && lc_alive "${p#/proc/}" && other_containerd=true
-done
-if ! $other_containerd; then
+# Another containerd (not ours: they are stopped) shares /run/containerd: keep it then.
+if ! lc_containerd_running; then
   rm -rf /run/containerd
 fi
 if [[ -d /var/log/containers ]]; then
@@ -129,7 +124,7 @@ rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
 # Empty directories containerd/runc/CNI create on first use.
 rmdir /run/netns /run/runc 2>/dev/null || true
 
-# 9. Kernel settings back to what they were before the first up.sh.
+# 10. Kernel settings back to what they were before the first up.sh.
 if [[ -s "$DIR/sysctl.saved" ]]; then
   while IFS='=' read -r k v; do
     [[ -w /proc/sys/$k && "$(<"/proc/sys/$k")" != "$v" ]] && echo "$v" >"/proc/sys/$k" 2>/dev/null
@@ -137,13 +132,14 @@ if [[ -s "$DIR/sysctl.saved" ]]; then
   rm -f "$DIR/sysctl.saved"
 fi
 
-# 10. Runtime state. Kept: pki/, images/, containerd/root (image store), logs/.
+# 11. Runtime state. Kept: pki/, images/, containerd/root (image store, also
+#     node-N/containerd/root), logs/.
 if [[ -d "$DIR" ]]; then
   if $purge; then
     rm -rf "$DIR"
   else
     rm -rf "$DIR"/{etcd,kubelet,kubelet-plugins,pod-logs,pids,cni/ipam} "$CTR_DIR/state" "$CTR_DIR/runc" \
-      "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc"
+      "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc" "$NODES_FILE"
   fi
 fi
 

@@ -21,23 +21,39 @@ lc_write_file() {
   mv -f "$1.tmp" "$1"
 }
 
+# lc_cluster_cidr: the pod subnets of all nodes of the cluster (kube-proxy's
+# clusterCIDR): node 1's /24, or the /23 of nodes 1 and 2.
+lc_cluster_cidr() {
+  if (($(lc_node_count) > 1)); then echo 10.244.0.0/23; else echo "$POD_CIDR"; fi
+}
+
+# lc_node_port_addresses: kube-proxy's nodePortAddresses, the node IPs.
+lc_node_port_addresses() {
+  local n out=""
+  for ((n = 1; n <= $(lc_node_count); n++)); do out+="${out:+, }\"10.244.$((n - 1)).1/32\""; done
+  echo "[$out]"
+}
+
 # lc_config NAME: writes the config file NAME reads (containerd, kubelet,
-# kube-proxy); nothing for the others. Same content on every call.
+# kube-proxy, and containerd-N, kubelet-N of node N); nothing for the others.
+# Same content on every call.
 lc_config() {
-  case "$1" in
-    containerd) mkdir -p "$CTR_DIR"; lc_write_file "$CTR_DIR/config.toml" <<TOML ;;
+  lc_split "$1"
+  lc_node "$LC_N"
+  case "$LC_BASE" in
+    containerd) mkdir -p "$N_CTR_DIR"; lc_write_file "$N_CTR_DIR/config.toml" <<TOML ;;
 version = 2
-root = "$CTR_DIR/root"
-state = "$CTR_DIR/state"
+root = "$N_CTR_DIR/root"
+state = "$N_CTR_DIR/state"
 oom_score = 0
 disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshotter.v1.aufs",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.devmapper"]
 
 [grpc]
-  address = "$CTR_SOCK"
+  address = "$N_CTR_SOCK"
 [ttrpc]
-  address = "$CTR_SOCK.ttrpc"
+  address = "$N_CTR_SOCK.ttrpc"
 [debug]
   address = ""
   level = "info"
@@ -45,7 +61,7 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshot
   address = ""
 
 [plugins."io.containerd.internal.v1.opt"]
-  path = "$CTR_DIR/opt"
+  path = "$N_CTR_DIR/opt"
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "$PAUSE_IMAGE"
@@ -63,30 +79,31 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshot
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         BinaryName = "/usr/bin/runc"
-        Root = "$CTR_DIR/runc"
+        Root = "$N_CTR_DIR/runc"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "/usr/lib/cni"
-    conf_dir = "$DIR/cni/net.d"
+    conf_dir = "$N_DIR/cni/net.d"
     max_conf_num = 1
 TOML
-    kubelet) mkdir -p "$DIR/config"; lc_write_file "$DIR/config/kubelet.yaml" <<YAML ;;
+    # Node N > 1 adds its cgroupRoot (created by lc_node_prepare) at the end.
+    kubelet) mkdir -p "$N_DIR/config"; { cat <<YAML; lc_kubelet_extra; } | lc_write_file "$N_DIR/config/kubelet.yaml" ;;
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: 127.0.0.1
-port: $KUBELET_PORT
+port: $N_KUBELET_PORT
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
-healthzPort: 10248
-tlsCertFile: $PKI/kubelet-server.crt
-tlsPrivateKeyFile: $PKI/kubelet-server.key
+healthzPort: $N_HEALTHZ_PORT
+tlsCertFile: $PKI/kubelet-server$N_SUFFIX.crt
+tlsPrivateKeyFile: $PKI/kubelet-server$N_SUFFIX.key
 authentication:
   anonymous: {enabled: false}
   webhook: {enabled: true}
   x509: {clientCAFile: $PKI/ca.crt}
 authorization:
   mode: Webhook
-containerRuntimeEndpoint: $CRI_ENDPOINT
-imageServiceEndpoint: $CRI_ENDPOINT
+containerRuntimeEndpoint: unix://$N_CTR_SOCK
+imageServiceEndpoint: unix://$N_CTR_SOCK
 cgroupDriver: cgroupfs
 cgroupsPerQOS: true
 enforceNodeAllocatable: [pods]
@@ -100,8 +117,8 @@ resolvConf: $DIR/config/resolv.conf
 # sync; lookups fail at once (policy route: unreachable).
 clusterDNS: [$CLUSTER_DNS]
 clusterDomain: cluster.local
-volumePluginDir: $DIR/kubelet-plugins/volume/exec
-podLogsDir: $DIR/pod-logs
+volumePluginDir: $N_DIR/kubelet-plugins/volume/exec
+podLogsDir: $N_DIR/pod-logs
 rotateCertificates: false
 serverTLSBootstrap: false
 registerNode: true
@@ -125,10 +142,10 @@ mode: iptables
 clientConnection:
   kubeconfig: $PKI/kube-proxy.kubeconfig
 hostnameOverride: $NODE_NAME
-clusterCIDR: $POD_CIDR
+clusterCIDR: $(lc_cluster_cidr)
 healthzBindAddress: 127.0.0.1:10256
 metricsBindAddress: 127.0.0.1:10249
-nodePortAddresses: ["$POD_GW/32"]
+nodePortAddresses: $(lc_node_port_addresses)
 detectLocalMode: ClusterCIDR
 conntrack:
   maxPerCore: 0
@@ -143,13 +160,23 @@ YAML
   esac
 }
 
+# lc_kubelet_extra: the kubelet settings only node N > 1 has (after lc_node N).
+lc_kubelet_extra() {
+  if [[ -n "$N_CGROUP_ROOT" ]]; then
+    # Its own cgroup tree (/sys/fs/cgroup/*/lc-node-N/kubepods), beside node 1's /kubepods.
+    echo "cgroupRoot: $N_CGROUP_ROOT"
+  fi
+}
+
 # lc_cmd NAME: sets the array LC_CMD to NAME's command line (after LC_ENV).
 lc_cmd() {
+  lc_split "$1"
+  lc_node "$LC_N"
   case "$1" in
     # HTTP(S)_PROXY at a closed loopback port: a pull from any registry but a
     # loopback one fails at once, with no DNS lookup or traffic off the machine.
-    containerd) LC_CMD=(HTTP_PROXY=http://127.0.0.1:5999 HTTPS_PROXY=http://127.0.0.1:5999 NO_PROXY=
-        containerd --config "$CTR_DIR/config.toml") ;;
+    containerd | containerd-[0-9]) LC_CMD=(HTTP_PROXY=http://127.0.0.1:5999 HTTPS_PROXY=http://127.0.0.1:5999 NO_PROXY=
+        "$N_CONTAINERD_BIN" --config "$N_CTR_DIR/config.toml") ;;
     etcd) LC_CMD=("$LC" etcd --data-dir "$DIR/etcd"
         --listen-client-url http://127.0.0.1:2379 --listen-peer-url http://127.0.0.1:2380) ;;
     kube-apiserver) LC_CMD=("$LC" kube-apiserver
@@ -177,6 +204,8 @@ lc_cmd() {
     forward) LC_CMD=("$LC" forward
         --map "$POD_GW:$APISERVER_PORT=127.0.0.1:$APISERVER_PORT"
         --map "$POD_GW:$KUBELET_PORT=127.0.0.1:$KUBELET_PORT") ;;
+    # Node N > 1: the API server reaches its kubelet at its node IP (logs, exec).
+    forward-[0-9]) LC_CMD=("$LC" forward --map "$N_GW:$N_KUBELET_PORT=127.0.0.1:$N_KUBELET_PORT") ;;
     kube-controller-manager) LC_CMD=("$LC" kube-controller-manager
         --kubeconfig="$PKI/controller-manager.kubeconfig"
         --authentication-kubeconfig="$PKI/controller-manager.kubeconfig"
@@ -192,11 +221,11 @@ lc_cmd() {
         --authentication-kubeconfig="$PKI/scheduler.kubeconfig"
         --authorization-kubeconfig="$PKI/scheduler.kubeconfig"
         --bind-address=127.0.0.1 --leader-elect=false --profiling=false) ;;
-    kubelet) LC_CMD=("$LC" kubelet
-        --config="$DIR/config/kubelet.yaml"
-        --kubeconfig="$PKI/kubelet.kubeconfig"
-        --root-dir="$DIR/kubelet" --cert-dir="$PKI/kubelet-generated"
-        --hostname-override="$NODE_NAME" --node-ip="$POD_GW"
+    kubelet | kubelet-[0-9]) LC_CMD=("$N_KUBELET_BIN" kubelet
+        --config="$N_DIR/config/kubelet.yaml"
+        --kubeconfig="$PKI/kubelet$N_SUFFIX.kubeconfig"
+        --root-dir="$N_DIR/kubelet" --cert-dir="$PKI/kubelet-generated$N_SUFFIX"
+        --hostname-override="$N_NAME" --node-ip="$N_GW"
         --v=1) ;;
     kube-proxy) LC_CMD=("$LC" kube-proxy --config="$DIR/config/kube-proxy.yaml") ;;
     *) lc_log "unknown component: $1"; return 1 ;;
@@ -206,10 +235,13 @@ lc_cmd() {
 # lc_start NAME: writes NAME's config and starts it in its own session (so
 # nothing that ends the caller ends it), cwd /, umask 022, environment LC_ENV,
 # output appended to logs/NAME.log, PID in pids/NAME.pid. Does nothing when
-# NAME already runs.
+# NAME already runs. A component of node N > 1 first gets its node's bridge,
+# routes, cgroup root and certificates (lc_node_prepare, idempotent).
 lc_start() {
   local name=$1
   if lc_pid "$name" >/dev/null; then return 0; fi
+  lc_split "$name"
+  if ((LC_N > 1)); then lc_node_prepare "$LC_N" || return 1; fi
   lc_config "$name"
   lc_cmd "$name"
   mkdir -p "$DIR/logs" "$DIR/pids"
@@ -221,7 +253,8 @@ lc_start() {
 
 # lc_grace NAME: seconds between SIGTERM and SIGKILL when stopping NAME.
 lc_grace() {
-  case "$1" in
+  lc_split "$1"
+  case "$LC_BASE" in
     kubelet | containerd | kube-apiserver | etcd) echo 15 ;;
     *) echo 10 ;;
   esac
@@ -229,13 +262,16 @@ lc_grace() {
 
 # lc_ports NAME: the addresses NAME listens on (gone once it is stopped).
 lc_ports() {
+  lc_split "$1"
+  lc_node "$LC_N"
   case "$1" in
     etcd) echo 127.0.0.1:2379 127.0.0.1:2380 ;;
     kube-apiserver) echo "127.0.0.1:$APISERVER_PORT" ;;
     forward) echo "$POD_GW:$APISERVER_PORT" "$POD_GW:$KUBELET_PORT" ;;
+    forward-[0-9]) echo "$N_GW:$N_KUBELET_PORT" ;;
     kube-controller-manager) echo 127.0.0.1:10257 ;;
     kube-scheduler) echo 127.0.0.1:10259 ;;
-    kubelet) echo "127.0.0.1:$KUBELET_PORT" 127.0.0.1:10248 ;;
+    kubelet | kubelet-[0-9]) echo "127.0.0.1:$N_KUBELET_PORT" "127.0.0.1:$N_HEALTHZ_PORT" ;;
     kube-proxy) echo 127.0.0.1:10256 127.0.0.1:10249 ;;
     *) ;;
   esac
@@ -278,25 +314,29 @@ lc_stop() {
 
 lc_kubectl() { "$LC" kubectl --kubeconfig "$ADMIN_KUBECONFIG" "$@"; }
 
+# lc_node_ready [NODE_NAME]: the Node (default node 1) is Ready.
 lc_node_ready() {
-  [[ $(lc_kubectl --request-timeout=5s get node "$NODE_NAME" \
+  [[ $(lc_kubectl --request-timeout=5s get node "${1:-$NODE_NAME}" \
         -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null) == True ]]
 }
 
 # lc_health NAME: one probe of NAME's health (a few seconds at most).
 lc_health() {
   local a
+  lc_split "$1"
+  lc_node "$LC_N"
   case "$1" in
-    containerd) timeout 5 ctr -a "$CTR_SOCK" version ;;
+    containerd | containerd-[0-9]) timeout 5 ctr -a "$N_CTR_SOCK" version ;;
     etcd) "$LC" wait-http -q --timeout 1s http://127.0.0.1:2379/health ;;
     # /readyz with the admin credentials: 200 "ok" once every post-start hook ran.
     kube-apiserver) "$LC" wait-http -q --timeout 1s --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" \
         --key "$PKI/admin.key" "https://127.0.0.1:$APISERVER_PORT/readyz" ;;
-    forward) for a in $(lc_ports forward); do lc_listening "$a" || return 1; done ;;
+    forward | forward-[0-9]) for a in $(lc_ports "$1"); do lc_listening "$a" || return 1; done ;;
     # Self-signed serving certs (generated in memory); /healthz needs no credentials.
     kube-controller-manager) curl -ksf --noproxy '*' --max-time 3 https://127.0.0.1:10257/healthz ;;
     kube-scheduler) curl -ksf --noproxy '*' --max-time 3 https://127.0.0.1:10259/healthz ;;
-    kubelet) "$LC" wait-http -q --timeout 1s http://127.0.0.1:10248/healthz && lc_node_ready ;;
+    kubelet | kubelet-[0-9]) "$LC" wait-http -q --timeout 1s "http://127.0.0.1:$N_HEALTHZ_PORT/healthz" &&
+        lc_node_ready "$N_NAME" ;;
     kube-proxy) "$LC" wait-http -q --timeout 1s http://127.0.0.1:10256/healthz ;;
     *) return 1 ;;
   esac
@@ -304,7 +344,8 @@ lc_health() {
 
 # lc_health_timeout NAME: how long up.sh and component.sh wait for NAME's health.
 lc_health_timeout() {
-  case "$1" in
+  lc_split "$1"
+  case "$LC_BASE" in
     containerd) echo 30 ;;
     kube-apiserver) echo 120 ;;
     kubelet) echo 180 ;;
@@ -335,9 +376,11 @@ lc_wait_for() {
 # lc_wait_healthy NAME [TIMEOUT_S]: waits until lc_health NAME succeeds.
 lc_wait_healthy() {
   local what=$1
-  case "$1" in
+  lc_split "$1"
+  lc_node "$LC_N"
+  case "$LC_BASE" in
     kube-apiserver) what="kube-apiserver /readyz" ;;
-    kubelet) what="kubelet healthz and node $NODE_NAME Ready" ;;
+    kubelet) what="$1 healthz and node $N_NAME Ready" ;;
     *) what="$1 health" ;;
   esac
   lc_wait_for "$what" "${2:-$(lc_health_timeout "$1")}" "$1" lc_health "$1"

@@ -4,8 +4,13 @@
 # code 3; busybox adjtimex under RuntimeDefault seccomp as uid 65532; a
 # restartPolicy Always pod whose restartCount climbs; a pod that reaches the
 # API server through the kubernetes Service ClusterIP; a pod whose image
-# cannot be pulled. Cleans up its namespace. (Debian busybox 1.35 `wget -T`
-# segfaults on https, hence `timeout wget`.) Prints "N passed, N failed".
+# cannot be pulled. With 2 nodes (up.sh --nodes 2 or node.sh add 2) also:
+# both nodes Ready; a pod pinned to each node runs and `kubectl logs` works
+# for it (node 2's through its forwarder); a pod on node 1 reaches a pod on
+# node 2 by pod IP and through a Service ClusterIP; a pod on node 2 reaches
+# the API server through the kubernetes Service. Cleans up its namespace.
+# (Debian busybox 1.35 `wget -T` segfaults on https, hence `timeout wget`.)
+# Prints "N passed, N failed".
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 k() { "$LC_HERE/kubectl" "$@"; }
@@ -132,6 +137,92 @@ if waitfor 30 is_pull_error; then ok "bad image: $(reason)"; else bad "bad image
 restarts() { k -n "$ns" get pod crashloop -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
 at_least() { (( $(restarts) >= $1 )); }
 if waitfor 60 at_least 2; then ok "restartCount climbs (restartCount $(restarts))"; else bad "restartCount $(restarts)"; fi
+
+# ---- two nodes ----
+nodes=$(lc_node_count)
+if ((nodes >= 2)); then
+  lc_node 2
+  node2=$N_NAME
+  ready() { [[ $(k get node "$1" -o 'jsonpath={.status.conditions[?(@.type=="Ready")].status}') == True ]]; }
+  check "node $NODE_NAME Ready" ready "$NODE_NAME"
+  check "node $node2 Ready" ready "$node2"
+  # A web server pinned to node 2 and a Service for it; then a client pinned
+  # to node 1 (created after the Service, so it gets WEB2_SERVICE_HOST).
+  k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: web2, namespace: $ns, labels: {app: web2}}
+spec:
+  nodeName: $node2
+  securityContext: $psc
+  containers:
+  - name: c
+    image: $TESTBOX_IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, 'mkdir -p /tmp/www && echo "hello from \$(hostname)" > /tmp/www/index.html && echo serving on \$(hostname) && exec httpd -f -p 8080 -h /tmp/www']
+    securityContext: $csc
+    resources: $res
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web2, namespace: $ns}
+spec:
+  selector: {app: web2}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: api2, namespace: $ns}
+spec:
+  nodeName: $node2
+  restartPolicy: Never
+  securityContext: $psc
+  containers:
+  - name: c
+    image: $TESTBOX_IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, 'timeout 10 wget -qO- --no-check-certificate https://\$KUBERNETES_SERVICE_HOST:\$KUBERNETES_SERVICE_PORT/healthz']
+    securityContext: $csc
+    resources: $res
+YAML
+  podip() { k -n "$ns" get pod "$1" -o jsonpath='{.status.podIP}'; }
+  web_up() { is_phase web2 Running && [[ -n $(podip web2) ]] && k -n "$ns" logs web2 | grep -q serving; }
+  if waitfor 60 web_up; then
+    ip2=$(podip web2)
+    ok "pod pinned to $node2 Running (IP $ip2), kubectl logs through its kubelet"
+    k apply -f - >/dev/null <<YAML
+apiVersion: v1
+kind: Pod
+metadata: {name: client1, namespace: $ns}
+spec:
+  nodeName: $NODE_NAME
+  restartPolicy: Never
+  securityContext: $psc
+  containers:
+  - name: c
+    image: $TESTBOX_IMAGE
+    imagePullPolicy: Never
+    command: [sh, -c, 'echo pod-ip: \$(timeout 10 wget -qO- http://$ip2:8080/); echo service: \$(timeout 10 wget -qO- http://\$WEB2_SERVICE_HOST:\$WEB2_SERVICE_PORT/)']
+    securityContext: $csc
+    resources: $res
+YAML
+    if waitfor 60 is_phase client1 Succeeded; then
+      logs=$(k -n "$ns" logs client1)
+      ok "pod pinned to $NODE_NAME ran, kubectl logs works"
+      check "pod on $NODE_NAME reached a pod on $node2 by pod IP" grep -qx 'pod-ip: hello from web2' <<<"$logs"
+      check "pod on $NODE_NAME reached a pod on $node2 through a Service ClusterIP" grep -qx 'service: hello from web2' <<<"$logs"
+    else
+      bad "client1 pod on $NODE_NAME: $(phase client1) $(k -n "$ns" logs client1 2>&1 | tail -2)"
+    fi
+  else
+    bad "web2 pod on $node2: $(phase web2) $(k -n "$ns" logs web2 2>&1 | tail -2)"
+  fi
+  if waitfor 30 is_phase api2 Succeeded; then
+    check "pod on $node2 reached the API server via the kubernetes Service" grep -qx ok <<<"$(k -n "$ns" logs api2)"
+  else
+    bad "api2 pod on $node2: $(phase api2) $(k -n "$ns" logs api2 2>&1 | tail -2)"
+  fi
+fi
 
 k delete namespace "$ns" --wait=false >/dev/null
 echo "$pass passed, $fail failed"

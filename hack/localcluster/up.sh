@@ -1,13 +1,35 @@
 #!/usr/bin/env bash
-# Starts the local single-node cluster: containerd, etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubelet, kube-proxy. Everything
+# Starts the local cluster: containerd, etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet, kube-proxy; with 2 nodes
+# also node 2's own containerd-2, kubelet-2 and forward-2. Everything
 # (state, logs, certs, containerd root/state/socket) lives under
 # ${LOCALCLUSTER_DIR:-/var/tmp/lifecycle-localcluster}. Idempotent: a second
 # call while the cluster runs only checks it. Stop with down.sh. The components
-# (config, command line, environment, health) are defined in lib-components.sh.
+# (config, command line, environment, health) are defined in lib-components.sh,
+# the nodes in lib-nodes.sh.
+#
+#   up.sh [--nodes N]   # N = 1 (default) or 2; or LC_NODES=N in the environment
+#
+# The node count of the running cluster is recorded in $DIR/nodes. up.sh with
+# no count while a cluster runs accepts whatever count runs; with a count that
+# differs from the running one it says so and exits 1 (down.sh first, or
+# node.sh add/remove 2).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 t0=$(lc_now)
+
+usage() { echo "usage: up.sh [--nodes N]   (N: 1..$MAX_NODES; or LC_NODES=N)" >&2; exit 2; }
+nodes=${LC_NODES:-}
+while (($# > 0)); do
+  case "$1" in
+    --nodes) (($# >= 2)) || usage; nodes=$2; shift 2 ;;
+    --nodes=*) nodes=${1#--nodes=}; shift ;;
+    *) usage ;;
+  esac
+done
+asked=true
+[[ -n "$nodes" ]] || { asked=false; nodes=1; }
+if ! [[ "$nodes" =~ ^[0-9]+$ ]] || ((nodes < 1 || nodes > MAX_NODES)); then usage; fi
 
 if [[ $(id -u) -ne 0 ]]; then
   echo "up.sh: must run as root (containerd, CNI, iptables, cgroups)" >&2
@@ -18,28 +40,42 @@ fi
 # are defined once, in lib-components.sh (component.sh uses the same).
 kubeconfig="$ADMIN_KUBECONFIG"
 
+# cluster_ready N: every component of an N-node cluster runs, the API server
+# is ready and every node is Ready.
 cluster_ready() {
-  local c
-  for c in "${COMPONENTS[@]}"; do lc_pid "$c" >/dev/null || return 1; done
+  local c n
+  lc_components "$1"
+  for c in "${LC_COMPONENTS[@]}"; do lc_pid "$c" >/dev/null || return 1; done
   [[ -x "$LC" && -s "$kubeconfig" ]] || return 1
   lc_kubectl get --raw /readyz >/dev/null 2>&1 || return 1
-  lc_node_ready
+  for ((n = 1; n <= $1; n++)); do
+    lc_node "$n"
+    lc_node_ready "$N_NAME" || return 1
+  done
 }
 
-if cluster_ready; then
-  lc_log "already running ($(lc_since "$t0")s)"
+running=$(lc_node_count)
+if cluster_ready "$running"; then
+  if $asked && ((nodes != running)); then
+    lc_log "the running cluster has $running node(s), not $nodes: run down.sh first," \
+      "or node.sh add 2 / node.sh remove 2"
+    exit 1
+  fi
+  lc_log "already running, $running node(s) ($(lc_since "$t0")s)"
   echo "export KUBECONFIG=$kubeconfig"
   exit 0
 fi
 
 # A half-started or crashed cluster is torn down first, so every start is clean.
-for c in "${COMPONENTS[@]}"; do
+lc_components "$MAX_NODES"
+for c in "${LC_COMPONENTS[@]}"; do
   if lc_pid "$c" >/dev/null; then
     lc_log "found a partly running cluster; running down.sh first"
     "$LC_HERE/down.sh"
     break
   fi
 done
+lc_components "$nodes"
 
 t=$(lc_now)
 "$LC_HERE/install-deps.sh"
@@ -55,6 +91,8 @@ ln -sfn "$bindir/localcluster" "$DIR/bin/localcluster"
 ln -sfn "$bindir/pause" "$DIR/bin/pause"
 # Fresh logs for a fresh start (the previous run's are kept as *.log.prev).
 for f in "$DIR"/logs/*.log; do [[ -e "$f" ]] && mv -f "$f" "$f.prev"; done
+# The node count of this cluster (read by kube-proxy's config, component.sh, node.sh).
+echo "$nodes" >"$NODES_FILE"
 
 # ---- certificates and kubeconfigs ----
 "$LC" certs --dir "$DIR/pki" --node-name "$NODE_NAME" \
@@ -72,51 +110,34 @@ if [[ ! -s "$DIR/sysctl.saved" ]]; then
 fi
 
 # ---- pod network ----
-# The bridge exists before any pod so the gateway IP (node IP, and address of
-# the forwarder to the loopback-only apiserver/kubelet) is there from the start.
-ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-[[ $(ip -o addr show dev "$BRIDGE") == *" $POD_GW/24 "* ]] || ip addr add "$POD_GW/24" dev "$BRIDGE"
-ip link set "$BRIDGE" up
-# Pods may reach local addresses (the gateway, DNATed Service IPs) and each
-# other; anything routed from the bridge to elsewhere is unreachable, so no
-# pod traffic can leave the machine even though CNI turns on ip_forward.
-ip route replace "$POD_CIDR" dev "$BRIDGE" src "$POD_GW" table "$RT_TABLE"
-ip route replace unreachable default table "$RT_TABLE"
-[[ -n $(ip rule show priority "$RT_PRIO") ]] || ip rule add iif "$BRIDGE" lookup "$RT_TABLE" priority "$RT_PRIO"
-
-cat > "$DIR/cni/net.d/10-$CNI_NET.conflist" <<JSON
-{
-  "cniVersion": "0.4.0",
-  "name": "$CNI_NET",
-  "plugins": [
-    {
-      "type": "bridge",
-      "bridge": "$BRIDGE",
-      "isGateway": true,
-      "ipMasq": false,
-      "hairpinMode": true,
-      "ipam": {
-        "type": "host-local",
-        "dataDir": "$DIR/cni/ipam",
-        "ranges": [[{"subnet": "$POD_CIDR", "gateway": "$POD_GW"}]],
-        "routes": [{"dst": "0.0.0.0/0"}]
-      }
-    },
-    {"type": "loopback"}
-  ]
-}
-JSON
+# Each node's bridge exists before any pod so its gateway IP (node IP, and
+# address of the forwarder to the loopback-only apiserver/kubelet) is there
+# from the start. Pods may reach local addresses (the gateways, DNATed Service
+# IPs) and the pods of every node; anything routed from a bridge to elsewhere
+# is unreachable, so no pod traffic can leave the machine even though CNI
+# turns on ip_forward (lc_node_network in lib-nodes.sh).
+lc_node_network 1
+# Node 2 and up: bridge and routes, cgroup root, kubelet certificates.
+for ((n = 2; n <= nodes; n++)); do lc_node_prepare "$n"; done
 printf 'nameserver 127.0.0.1\noptions ndots:1 timeout:1 attempts:1\n' > "$DIR/config/resolv.conf"
 
-# ---- containerd ----
+# ---- containerd, one per node ----
 t=$(lc_now)
-lc_start containerd
-lc_wait_healthy containerd || exit 1
+socks=()
+for ((n = 1; n <= nodes; n++)); do
+  lc_node "$n"
+  socks+=("$N_CTR_SOCK")
+  lc_start "containerd$N_SUFFIX"
+done
+for ((n = 1; n <= nodes; n++)); do
+  lc_node "$n"
+  lc_wait_healthy "containerd$N_SUFFIX" || exit 1
+done
 lc_log "containerd up ($(lc_since "$t")s)"
 
-# ---- images, built locally and imported (nothing is ever pulled) ----
+# ---- images, built locally and imported into each node (nothing is ever pulled) ----
 t=$(lc_now)
-"$LC_HERE/images.sh" "$LC" "$DIR/bin/pause" "$DIR/images" "$CTR_SOCK"
+"$LC_HERE/images.sh" "$LC" "$DIR/bin/pause" "$DIR/images" "${socks[@]}"
 lc_log "images ok ($(lc_since "$t")s)"
 
 # ---- control plane ----
@@ -131,23 +152,31 @@ lc_wait_healthy kube-apiserver || exit 1
 lc_log "kube-apiserver up ($(lc_since "$t")s)"
 
 lc_start forward
+for ((n = 2; n <= nodes; n++)); do lc_start "forward-$n"; done
 lc_start kube-controller-manager
 lc_start kube-scheduler
 
-# ---- node ----
+# ---- nodes ----
 t=$(lc_now)
 lc_start kubelet
+for ((n = 2; n <= nodes; n++)); do lc_start "kubelet-$n"; done
 lc_start kube-proxy
 
 lc_wait_healthy kubelet || exit 1
-lc_log "node Ready ($(lc_since "$t")s)"
+for ((n = 2; n <= nodes; n++)); do lc_wait_healthy "kubelet-$n" || exit 1; done
+if ((nodes == 1)); then lc_log "node Ready ($(lc_since "$t")s)"; else lc_log "$nodes nodes Ready ($(lc_since "$t")s)"; fi
 lc_wait_for "default ServiceAccount" 60 kube-controller-manager lc_kubectl -n default get serviceaccount default || exit 1
 for c in kube-proxy forward kube-controller-manager kube-scheduler; do
   lc_wait_healthy "$c" || exit 1
 done
-for c in "${COMPONENTS[@]}"; do
+for ((n = 2; n <= nodes; n++)); do lc_wait_healthy "forward-$n" || exit 1; done
+for c in "${LC_COMPONENTS[@]}"; do
   lc_pid "$c" >/dev/null || { lc_log "$c is not running; see $DIR/logs/$c.log"; exit 1; }
 done
 
-printf 'localcluster up in %ss\n' "$(lc_since "$t0")"
+if ((nodes == 1)); then
+  printf 'localcluster up in %ss\n' "$(lc_since "$t0")"
+else
+  printf 'localcluster up with %s nodes in %ss\n' "$nodes" "$(lc_since "$t0")"
+fi
 echo "export KUBECONFIG=$kubeconfig"
