@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job, on a fresh machine, as root: bring the local cluster up, install the CRD, start the
-# operator, apply the six seed examples, wait for their verdicts and show them.
+# The main job, on a fresh machine, as root: bring the local cluster up with two nodes, install the CRD,
+# start the operator, apply the six seed examples and an everyNode test, wait for their verdicts and show
+# them (the everyNode test's per node).
 #
 #   hack/demo.sh          run it; the cluster and the operator stay up for you to explore
 #   hack/demo.sh --down   stop the operator and bring the cluster down
@@ -28,7 +29,7 @@ fi
 
 SECONDS=0
 bash hack/setup.sh
-hack/localcluster/up.sh
+hack/localcluster/up.sh --nodes 2
 export KUBECONFIG="$state/kubeconfig"
 
 echo "== CRD"
@@ -39,6 +40,7 @@ echo "== operator (log: $state/logs/operator.log)"
 stop_operator
 LCO_TEST_IMAGE=localhost/lifecycle-operator/testbox:1.35 \
 LCO_UPDATE_IMAGE=localhost/lifecycle-operator/testbox:1.35-b \
+LCO_MAX_RUNS_PER_NODE=8 \
     nohup .venv/bin/lifecycle-operator run >"$state/logs/operator.log" 2>&1 &
 echo $! >"$pidfile"
 
@@ -52,7 +54,20 @@ for f in examples/*.yaml; do
     "$kubectl" wait -n "$namespace" --timeout=300s \
         --for=jsonpath='{.status.conditions[?(@.type=="Running")].reason}'=RunFinished "lifecycletest/$name"
 done
+
+echo "== every node: examples/every-node/, one LifecycleTest per node"
+"$kubectl" apply -n "$namespace" -f examples/every-node/
+every=sidecar-and-init-order-on-every-node
+for _ in $(seq 150); do
+    case $("$kubectl" get lt -n "$namespace" "$every" -o jsonpath='{.status.result}') in
+        Passed | Failed | Inconclusive) break ;;
+    esac
+    sleep 2
+done
 "$kubectl" get lifecycletests -n "$namespace" -o wide
+echo
+echo "$every, per node:"
+"$kubectl" get lt -n "$namespace" "$every" -o jsonpath='{range .status.nodes[*]}  {.node}  kubelet {.kubeletVersion}  {.containerRuntimeVersion}  {.result} ({.reason}){"\n"}{end}'
 echo
 echo "done in ${SECONDS}s. Explore with: export KUBECONFIG=$KUBECONFIG; $kubectl describe lt -n $namespace"
 echo "Stop everything with: hack/demo.sh --down"

@@ -13,7 +13,7 @@
 #                                  namespace), unless the same digest is there already
 #
 #   LCO_IMAGE_CACHE      buildah's storage and the archives (default /var/cache/lifecycle-operator/image)
-#   CONTAINERD_ADDRESS   containerd socket for --import (default: the one hack/localcluster starts)
+#   CONTAINERD_ADDRESS   containerd socket for --import (default: every node's that hack/localcluster starts)
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR
 . "$(dirname "$0")/lib.sh"
@@ -77,26 +77,31 @@ img_log "build: times: wheelhouse ${t_wheels}s, base ${t_base}s, image ${t_build
 
 if $do_import; then
   t=$(img_now)
-  if [[ -z ${CONTAINERD_ADDRESS:-} ]]; then
-    # The socket the local cluster's containerd listens on, as hack/localcluster defines it.
-    CONTAINERD_ADDRESS=$(. "$IMG_ROOT/hack/localcluster/lib.sh" && echo "$CTR_SOCK")
-  fi
-  [[ -S $CONTAINERD_ADDRESS ]] || {
-    img_log "build: no containerd socket at $CONTAINERD_ADDRESS: is the local cluster up (hack/localcluster/up.sh)?"
-    exit 1
-  }
-  digest=$(<"$archive.digest")
-  kctr() { ctr -a "$CONTAINERD_ADDRESS" -n k8s.io "$@"; }
-  present() { kctr images ls | awk -v r="$ref" -v d="$digest" '$1 == r && $3 == d { f = 1 } END { exit !f }'; }
-  if present; then
-    img_log "build: $ref ($digest) is already in containerd ($(img_since "$t")s)"
+  if [[ -n ${CONTAINERD_ADDRESS:-} ]]; then
+    sockets=("$CONTAINERD_ADDRESS")
   else
-    # buildah names the image in the archive's index (org.opencontainers.image.ref.name); --base-name lets
-    # ctr take that name as it is.
-    kctr images import --base-name "$OPERATOR_REPO" "$archive" >/dev/null
-    present || { img_log "build: after the import, containerd has no $ref with digest $digest"; exit 1; }
-    img_log "build: imported $ref ($digest) into containerd in $(img_since "$t")s"
+    # Every node's containerd, as hack/localcluster defines them: the chart's pod may land on any node.
+    mapfile -t sockets < <(. "$IMG_ROOT/hack/localcluster/lib.sh" && lc_ctr_socks)
   fi
+  digest=$(<"$archive.digest")
+  for socket in "${sockets[@]}"; do
+    [[ -S $socket ]] || {
+      img_log "build: no containerd socket at $socket: is the local cluster up (hack/localcluster/up.sh)?"
+      exit 1
+    }
+    kctr() { ctr -a "$socket" -n k8s.io "$@"; }
+    present() { kctr images ls | awk -v r="$ref" -v d="$digest" '$1 == r && $3 == d { f = 1 } END { exit !f }'; }
+    if present; then
+      img_log "build: $ref ($digest) is already in $socket"
+    else
+      # buildah names the image in the archive's index (org.opencontainers.image.ref.name); --base-name
+      # lets ctr take that name as it is.
+      kctr images import --base-name "$OPERATOR_REPO" "$archive" >/dev/null
+      present || { img_log "build: after the import, $socket has no $ref with digest $digest"; exit 1; }
+      img_log "build: imported $ref ($digest) into $socket"
+    fi
+  done
+  img_log "build: import done in $(img_since "$t")s"
 fi
 img_log "build: done in $(img_since "$t0")s"
 # One line for CI logs: the unpacked size as buildah counts it, and the archive's (compressed layers).

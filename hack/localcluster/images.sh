@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds our two images as OCI archives (no registry, no Docker) and imports
+# Builds our images as OCI archives (no registry, no Docker) and imports
 # them into containerd's k8s.io namespace, unless the same digest is there.
 #   testbox: Debian's static busybox with every applet linked, /tmp, user 65532
+#   testbox:1.35-b: the same plus /etc/testbox-variant, so its own digest (the
+#            image that the operator's image-update cases switch to)
 #   pause:   our own pause program (cmd/pause), the CRI sandbox image
 # usage: images.sh LOCALCLUSTER_BIN PAUSE_BIN OUT_DIR CONTAINERD_SOCKET [CONTAINERD_SOCKET...]
 # (one socket per node: the archives are built once and imported into each).
@@ -26,8 +28,12 @@ import() { # import SOCKET REF ARCHIVE DIGEST
 }
 
 read -r tref tdigest < <("$lc" image testbox --busybox "$busybox" --ref "$TESTBOX_IMAGE" --out "$out/testbox.oci.tar")
+# The same tools with their own digest: the image that image-update tests switch a container to.
+read -r uref udigest < <("$lc" image testbox --busybox "$busybox" --variant b --ref "$TESTBOX_UPDATE_IMAGE" \
+  --out "$out/testbox-b.oci.tar")
 read -r pref pdigest < <("$lc" image pause --pause "$pause" --ref "$PAUSE_IMAGE" --out "$out/pause.oci.tar")
 for sock in "$@"; do
   import "$sock" "$tref" "$out/testbox.oci.tar" "$tdigest"
+  import "$sock" "$uref" "$out/testbox-b.oci.tar" "$udigest"
   import "$sock" "$pref" "$out/pause.oci.tar" "$pdigest"
 done

@@ -20,6 +20,7 @@ CTR_DIR="$DIR/containerd"
 CTR_SOCK="$CTR_DIR/containerd.sock"
 CRI_ENDPOINT="unix://$CTR_SOCK"
 TESTBOX_IMAGE="localhost/lifecycle-operator/testbox:1.35"
+TESTBOX_UPDATE_IMAGE="localhost/lifecycle-operator/testbox:1.35-b"
 PAUSE_IMAGE="localhost/lifecycle-operator/pause:1"
 # Stop order for down.sh; up.sh starts them in reverse. The control plane and
 # node 1 (a 1-node cluster); lc_components adds the components of more nodes.

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, Final
 
 from lifecycle_operator import constants as c
-from lifecycle_operator.api import PodTemplate
+from lifecycle_operator.api import InvalidSpecError, PodTemplate, parse_spec
 from lifecycle_operator.api.status import NodeVerdict
 from lifecycle_operator.nodes import NodeInfo, matches
 from lifecycle_operator.pod_manifest import label_value
@@ -140,9 +140,18 @@ def plan(parent: TestState, pod: PodTemplate, children: Iterable[Child], nodes: 
         # A node only NotReady for a while keeps its child: it has not left.
         if node is None or not matches(pod, node, require_ready=False):
             result.delete.append(child)
-        elif child.spec != child_spec(parent.spec, name):
+        elif not same_spec(child.spec, child_spec(parent.spec, name)):
             result.update.append(child)
     return result
+
+
+def same_spec(stored: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """Whether a child's stored spec is the one wanted, as models: the API server fills in the CRD's
+    defaults (everyNode: false, ...), so the stored form never equals what was sent field for field."""
+    try:
+        return parse_spec(dict(stored)) == parse_spec(dict(wanted))
+    except InvalidSpecError:
+        return False
 
 
 def _succeeded(status: StatusView) -> tuple[str | None, str]:

@@ -68,6 +68,16 @@ def log_dir_for(tier: str, tmp_path_factory: Any) -> Path:
     return path
 
 
+# The runs the local cluster's machine takes at once, whatever its node count: its nodes share its cores,
+# while each reports them all (so each would derive the whole machine's limit for itself).
+MACHINE_RUNS = 16
+
+
+def runs_per_node() -> str:
+    nodes = kubectl("get", "nodes", "-o", "name").split()
+    return str(max(1, MACHINE_RUNS // max(1, len(nodes))))
+
+
 class Operator:
     """`lifecycle-operator run` as a subprocess, as a user runs it."""
 
@@ -92,6 +102,7 @@ class Operator:
             "LCO_HEALTH_PORT": str(self.health_port),
             "LCO_BIND_ADDRESS": "127.0.0.1",
             "LCO_SCHEDULER_TICK_SECONDS": "1",
+            "LCO_MAX_RUNS_PER_NODE": runs_per_node(),
             # Only this tier's namespaces: the in-cluster tier runs an operator of its own on the cluster.
             "LCO_NAMESPACES": self.namespaces,
             **{f"LCO_{k.upper()}": v for k, v in self.settings.items()},

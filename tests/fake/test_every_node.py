@@ -87,6 +87,9 @@ async def test_one_child_per_node_and_the_verdicts_gathered_per_node() -> None:
         "container_runtime_version": "containerd://1.6.20",
     }
     assert scheduler.ctx.metrics.registry.get_sample_value("lifecycletest_node_info", labels) == 1
+    # The API server fills in the CRD's defaults; a child with them is still up to date.
+    api.test("t-n1")["spec"]["everyNode"] = False
+    api.test("t-n1")["spec"]["judgeWhen"] = {"type": "PodTerminal"}
     # Nothing changed: another look writes nothing.
     writes = len(api.writes)
     await look(scheduler, api)
