@@ -1,17 +1,26 @@
 #!/usr/bin/env bash
 # Builds the localcluster multi-call binary and the pause program, cached
 # outside the work tree under a key made of everything that decides the output
-# (go.mod, go.sum, Go sources, versions.sh, this script, `go version`).
+# (the Kubernetes version, its go.mod and go.sum, Go sources, versions.sh,
+# this script, `go version`).
 # Prints the cache directory holding `localcluster` and `pause` on stdout;
 # progress and timings go to stderr. A second call with the same inputs is instant.
+# KUBE_VERSION=1.37 (or 1.37.2) builds the second row: the same Go sources
+# with k8s-1.37/go.mod (go build -modfile); see versions.sh.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
 . ./versions.sh
 
 cache_root="${LOCALCLUSTER_CACHE:-/var/cache/lifecycle-operator/localcluster}"
-if ! grep -Eq "^(require )?[[:space:]]*k8s.io/kubernetes v${KUBE_VERSION//./\\.}( |$)" go.mod; then
-  echo "build.sh: go.mod is not for Kubernetes v$KUBE_VERSION; run gen-gomod.sh" >&2
+modfile="$KUBE_MODDIR/go.mod" sumfile="$KUBE_MODDIR/go.sum"
+modflag=()
+if [[ $KUBE_MODDIR != . ]]; then
+  modfile="${modfile#./}" sumfile="${sumfile#./}"
+  modflag=(-modfile="$modfile")
+fi
+if ! [[ -f $modfile ]] || ! grep -Eq "^(require )?[[:space:]]*k8s.io/kubernetes v${KUBE_VERSION//./\\.}( |$)" "$modfile"; then
+  echo "build.sh: $modfile is not for Kubernetes v$KUBE_VERSION; run KUBE_VERSION=$KUBE_VERSION gen-gomod.sh" >&2
   exit 1
 fi
 command -v go >/dev/null || { echo "build.sh: go not found in PATH" >&2; exit 1; }
@@ -20,7 +29,7 @@ key=$(
   {
     go version
     echo "KUBE_VERSION=$KUBE_VERSION"
-    sha256sum build.sh versions.sh go.mod go.sum
+    sha256sum build.sh versions.sh "$modfile" "$sumfile"
     find . -name '*.go' -not -path './_*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 )
@@ -50,13 +59,20 @@ rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s.%N)
 echo "build.sh: building localcluster (Kubernetes v$KUBE_VERSION) into $out ..." >&2
-CGO_ENABLED=0 go build -trimpath -ldflags="$ldflags" -o "$tmp/localcluster" .
-CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$tmp/pause" ./cmd/pause
+CGO_ENABLED=0 go build "${modflag[@]}" -trimpath -ldflags="$ldflags" -o "$tmp/localcluster" .
+CGO_ENABLED=0 go build "${modflag[@]}" -trimpath -ldflags="-s -w" -o "$tmp/pause" ./cmd/pause
+echo "$KUBE_VERSION" > "$tmp/kube-version"
 rm -rf "$out"
 mv "$tmp" "$out"
 trap - EXIT
 end=$(date +%s.%N)
 printf 'build.sh: built in %.1fs (%s)\n' "$(awk -v a="$start" -v b="$end" 'BEGIN { print b - a }')" "$(du -sh "$out/localcluster" | cut -f1)" >&2
-# Keep the cache small: drop other builds, keep the newest three.
-ls -1dt "$cache_root"/*/ 2>/dev/null | tail -n +4 | xargs -r rm -rf
+# Keep the cache small: drop other builds, keep the newest three of each
+# Kubernetes version (builds older than the kube-version file count as one version).
+declare -A kept=()
+while IFS= read -r d; do
+  v=$(cat "$d/kube-version" 2>/dev/null || echo unknown)
+  kept[$v]=$(( ${kept[$v]:-0} + 1 ))
+  if (( kept[$v] > 3 )); then rm -rf "$d"; fi
+done < <(ls -1dt "$cache_root"/*/ 2>/dev/null)
 echo "$out"

@@ -101,6 +101,14 @@ def apply(every: EveryNode, name: str, spec: dict[str, Any]) -> None:
     kubectl("apply", "-n", every.namespace, "-f", "-", stdin=yaml.safe_dump(lifecycle_test(name, spec)))
 
 
+def drift_description(namespace: str, name: str) -> str:
+    """The drift alert's description for a test, from monitoring/alerts.yaml's template."""
+    rules = yaml.safe_load((ROOT / "monitoring" / "alerts.yaml").read_text())["groups"][0]["rules"]
+    template = next(r for r in rules if r["alert"] == "LifecycleTestConformanceDrift")
+    text: str = template["annotations"]["description"]
+    return text.replace("{{ $labels.namespace }}", namespace).replace("{{ $labels.name }}", name)
+
+
 def alert_labels(every: EveryNode, child: str, history: list[float], info: dict[str, str]) -> list[str]:
     """Evaluate the drift alert with promtool on the series the operator exported: this test's verdicts
     as they were scraped, and its node info as it is. Returns the failures promtool reports (none when the
@@ -130,7 +138,12 @@ def alert_labels(every: EveryNode, child: str, history: list[float], info: dict[
                                     "namespace": every.namespace,
                                     "name": child,
                                     **info,
-                                }
+                                },
+                                "exp_annotations": {
+                                    "summary": f"LifecycleTest {every.namespace}/{child} passed before and "
+                                    f"fails now on node {info['node']} (kubelet {info['kubelet_version']})",
+                                    "description": drift_description(every.namespace, child),
+                                },
                             }
                         ],
                     }
@@ -200,9 +213,10 @@ def test_a_verdict_per_node_a_fault_on_one_node_and_a_node_that_leaves(every: Ev
 
         def dropped() -> dict[str, Any] | None:
             status = every.status(name)
-            gone = not kubectl(
-                GROUP_PLURAL, "-n", every.namespace, child_2, "--ignore-not-found", "-o", "name"
+            found = kubectl(
+                "get", GROUP_PLURAL, "-n", every.namespace, child_2, "--ignore-not-found", "-o", "name"
             )
+            gone = not found.strip()
             return status if gone and [r["node"] for r in status.get("nodes", [])] == [NODE_1] else None
 
         status = wait_for("node 2 dropped", dropped, timeout=120, interval=2)
