@@ -144,7 +144,19 @@ _REVERSIBLE = (
 _OTHER_PHASE = {"Succeeded": "Failed", "Failed": "Succeeded", "Pending": "Running", "Running": "Pending"}
 
 
-def _reverse(e: dict[str, Any]) -> dict[str, Any] | None:
+def _runs_once(spec: dict[str, Any], subject: str) -> bool:
+    """Whether a container (or hook) can only run once in this spec: then the order of two of them is one
+    order, and swapping them reverses it. A restart makes both orders true (a later instance)."""
+    name = subject.split("-", 1)[1] if subject.startswith(("PostStart-", "PreStop-")) else subject
+    pod = spec["pod"]
+    found = [c for c in [*pod.get("initContainers", []), *pod["containers"]] if c["name"] == name]
+    if not found or spec.get("actions") or pod.get("restartPolicy", "Never") != "Never":
+        return False
+    c = found[0]
+    return "restartPolicy" not in c and "livenessProbe" not in c and "startupProbe" not in c
+
+
+def _reverse(spec: dict[str, Any], e: dict[str, Any]) -> dict[str, Any] | None:
     """The expectation turned into one the same run must fail, or None when it has no sure reversal."""
     r = dict(e)
     match e["type"]:
@@ -155,7 +167,9 @@ def _reverse(e: dict[str, Any]) -> dict[str, Any] | None:
                 "HasRestarted": "HasNotRestarted",
                 "HasNotRestarted": "HasRestarted",
             }[e["type"]]
-        case "StartsBefore" | "ExitsBefore" | "ExitsFirst" if e["container"] != e["other"]:
+        case "StartsBefore" | "ExitsBefore" | "ExitsFirst" if e["container"] != e["other"] and all(
+            _runs_once(spec, s) for s in (e["container"], e["other"])
+        ):
             r["container"], r["other"] = e["other"], e["container"]
         case "PodPhase":
             r["phase"] = _OTHER_PHASE[e["phase"]]
@@ -167,8 +181,8 @@ def _reverse(e: dict[str, Any]) -> dict[str, Any] | None:
             r["reason"] = e["reason"] + "Never"
         case "RunsImage" if "image" not in e:
             r["image"] = TEST_IMAGE  # the image it had before the update
-        case "Exits" | "RunTogether":
-            # Both need the container to have started.
+        case "Exits" | "RunTogether" | "StartsBefore" | "ExitsBefore" | "ExitsFirst":
+            # Each needs the container to have started: that it never did must fail.
             r = {"type": "DoesntStart", "container": e["container"]}
         case "IsRunning":
             r = {"type": "TerminatedWith", "container": e["container"], "exitCode": 0}
@@ -185,7 +199,7 @@ def reversed_copy(spec: dict[str, Any]) -> tuple[dict[str, Any], int]:
     expectations = spec["expectations"]
     for kind in _REVERSIBLE:
         for i, e in enumerate(expectations):
-            if e["type"] == kind and (r := _reverse(e)) is not None:
+            if e["type"] == kind and (r := _reverse(spec, e)) is not None:
                 wrong = {**spec, "expectations": [*expectations[:i], r, *expectations[i + 1 :]]}
                 return wrong, i
     raise AssertionError(f"no expectation to reverse in {[e['type'] for e in expectations]}")
