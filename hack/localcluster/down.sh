@@ -69,13 +69,7 @@ done
 # 6. Network: veths on our bridges, the bridges, policy routing.
 for ((n = 1; n <= MAX_NODES; n++)); do
   lc_node "$n"
-  if ip link show "$N_BRIDGE" >/dev/null 2>&1; then
-    for v in $(ip -o link show master "$N_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-      ip link del "$v" 2>/dev/null || true
-    done
-    ip link del "$N_BRIDGE" 2>/dev/null || true
-  fi
-  while [[ -n $(ip rule show priority "$N_RT_PRIO") ]]; do ip rule del priority "$N_RT_PRIO" || break; done
+  lc_node_unlink
 done
 ip route flush table "$RT_TABLE" 2>/dev/null || true
 

@@ -116,6 +116,18 @@ lc_runtime_clean() {
 # lc_ctr SOCKET ARGS...: ctr in the k8s.io namespace of one containerd.
 lc_ctr() { local s=$1; shift; timeout 30 ctr -a "$s" -n k8s.io "$@"; }
 
+# lc_node_unlink: the veths on the current node's bridge (lc_node), the bridge and its policy rule.
+lc_node_unlink() {
+  local v
+  if ip link show "$N_BRIDGE" >/dev/null 2>&1; then
+    for v in $(ip -o link show master "$N_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
+      ip link del "$v" 2>/dev/null || true
+    done
+    ip link del "$N_BRIDGE" 2>/dev/null || true
+  fi
+  while [[ -n $(ip rule show priority "$N_RT_PRIO") ]]; do ip rule del priority "$N_RT_PRIO" || break; done
+}
+
 # lc_node_clean N [--delete-node] (N > 1): removes everything node N left,
 # in the order that worked by hand: its kubelet stopped (so it restarts
 # nothing), its pods removed through its containerd, its forwarder and
@@ -170,13 +182,7 @@ lc_node_clean() {
   done
 
   # Veths on its bridge, the bridge, its subnet route and policy rule.
-  if ip link show "$N_BRIDGE" >/dev/null 2>&1; then
-    for v in $(ip -o link show master "$N_BRIDGE" 2>/dev/null | awk -F': ' '{ print $2 }' | cut -d@ -f1); do
-      ip link del "$v" 2>/dev/null || true
-    done
-    ip link del "$N_BRIDGE" 2>/dev/null || true
-  fi
-  while [[ -n $(ip rule show priority "$N_RT_PRIO") ]]; do ip rule del priority "$N_RT_PRIO" || break; done
+  lc_node_unlink
   ip route del "$N_CIDR" table "$RT_TABLE" 2>/dev/null || true
 
   # Its cgroup trees, children first, /lc-node-N itself last.

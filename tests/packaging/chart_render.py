@@ -27,6 +27,7 @@ ALL_FEATURES: Final[Mapping[str, Any]] = {
     "clusterWide": True,
     "replicas": 2,
     "peering": {"enabled": True},
+    "catalogue": {"enabled": True, "everyNode": True},
 }
 
 # The operator's metrics, as the Python side exports them (the contract the alerts and dashboard rely on).

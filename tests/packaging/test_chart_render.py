@@ -12,6 +12,7 @@ import yaml
 from chart_render import (
     ALL_FEATURES,
     CHART,
+    REPO,
     Rendered,
     helm_template,
     notes,
@@ -40,12 +41,15 @@ def test_default_render_creates_only_the_core_objects(default_render: Rendered) 
     assert default_render.kinds() == core.split()
 
 
-def test_all_features_add_monitoring_dashboard_and_peering(all_features_render: Rendered) -> None:
+def test_all_features_add_monitoring_dashboard_peering_catalogue(all_features_render: Rendered) -> None:
     kinds = (
         "ClusterKopfPeering ClusterRole ClusterRole ClusterRoleBinding ClusterRoleBinding ConfigMap "
         "Deployment PrometheusRule Service ServiceAccount ServiceMonitor"
     )
-    assert all_features_render.kinds() == kinds.split()
+    others = [k for k in all_features_render.kinds() if k != "LifecycleTest"]
+    assert others == kinds.split()
+    cases = len(list((REPO / "catalogue").glob("*/*.yaml")))
+    assert all_features_render.kinds().count("LifecycleTest") == cases
 
 
 def test_default_deployment_is_one_replica_replaced_not_rolled(default_render: Rendered) -> None:

@@ -42,12 +42,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- end -}}
 
 {{/* The namespaces the operator watches in namespaced mode, as a list (JSON, for fromJsonArray). */}}
-{{- define "lifecycle-operator.watchNamespaces" -}}
-{{- if .Values.watchNamespaces -}}
-{{- toJson .Values.watchNamespaces -}}
-{{- else -}}
-{{- toJson (list .Release.Namespace) -}}
+{{- define "lifecycle-operator.catalogueNamespace" -}}
+{{- .Values.catalogue.namespace | default .Release.Namespace -}}
 {{- end -}}
+
+{{- define "lifecycle-operator.watchNamespaces" -}}
+{{- $watched := .Values.watchNamespaces | default (list .Release.Namespace) -}}
+{{- if .Values.catalogue.enabled -}}
+{{- $watched = append $watched (include "lifecycle-operator.catalogueNamespace" .) | uniq -}}
+{{- end -}}
+{{- toJson $watched -}}
 {{- end -}}
 
 {{/* The kopf peering name, empty when peering is off. */}}
