@@ -37,7 +37,7 @@ from lifecycle_operator.actions import (
     target_image,
 )
 from lifecycle_operator.api import ActionType, InvalidSpecError, LifecycleTestSpec, PodRetention, parse_spec
-from lifecycle_operator.apiclient import Api, Conflict, Invalid, NotFound, Transient
+from lifecycle_operator.apiclient import Api, Conflict, Invalid, KubeError, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
 from lifecycle_operator.margins import inconclusive
@@ -78,6 +78,9 @@ class Context:
     fresh_leases: dict[tuple[str, str, int], datetime] = field(default_factory=dict)
     # The nodes as last listed (by the scheduler), by name: their versions go into each verdict.
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
+    # Pods of judged runs whose deletion failed (the API server went away right then): the scheduler
+    # tries again, since a pod that does not change sends no event that would bring it back.
+    pending_deletes: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
@@ -478,9 +481,20 @@ def finish(
     retention = _retention(spec, ctx)
     deleting = pod is not None and pod.deleting
     if pod_name and not deleting and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
-        ctx.api.delete_pod(namespace, pod_name)
+        try:
+            ctx.api.delete_pod(namespace, pod_name)
+        except KubeError as e:
+            ctx.pending_deletes.add((namespace, pod_name))
+            log.warning("%s/%s: could not delete pod %s, will try again: %s", namespace, name, pod_name, e)
     if pod is not None:
         _release(namespace, pod, ctx)
+
+
+def retry_delete(namespace: str, pod: str, ctx: Context) -> None:
+    """Delete a judged run's pod whose deletion failed before; it stays pending until this succeeds."""
+    ctx.api.delete_pod(namespace, pod)
+    ctx.pending_deletes.discard((namespace, pod))
+    log.info("%s: deleted pod %s of a judged run", namespace, pod)
 
 
 def _retry(test: TestState, outcome: RunOutcome, ctx: Context) -> None:

@@ -206,3 +206,43 @@ def test_a_dead_connection_is_transient_after_the_retries(monkeypatch: pytest.Mo
     with pytest.raises(Transient):
         down()
     assert len(calls) == kube.RETRIES
+
+
+@in_loop
+async def test_a_pod_whose_deletion_failed_is_deleted_later() -> None:
+    """The verdict was written, then the API server went away before the pod's deletion: a terminal pod
+    sends no further event, so the scheduler tries again until it is gone."""
+    api = FakeApi()
+    scheduler = make(api, per_node=2)
+    await scheduler._refresh_nodes()
+    scheduler.seen(api.add_test("t", SPEC), "ADDED")
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    pod = api.status("t")["podName"]
+    done = {
+        "phase": "Succeeded",
+        "containerStatuses": [
+            {
+                "name": "a",
+                "state": {
+                    "terminated": {
+                        "exitCode": 0,
+                        "reason": "Completed",
+                        "message": "1764417600 10.00 a Starting\n1764417600 10.01 a Started\n",
+                    }
+                },
+            }
+        ],
+    }
+    api.fail("delete_pod", Transient("connection refused"), Transient("connection refused"))
+    runs.on_pod(api.set_pod_status(pod, done), "MODIFIED", scheduler.ctx)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+    assert ("ns", pod) in api.pods
+    assert scheduler.ctx.pending_deletes == {("ns", pod)}
+    scheduler.step(datetime.now(UTC))  # still failing: it stays pending
+    await settle(scheduler, api)
+    assert scheduler.ctx.pending_deletes == {("ns", pod)}
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    assert ("ns", pod) not in api.pods
+    assert scheduler.ctx.pending_deletes == set()
