@@ -36,7 +36,14 @@ from lifecycle_operator.actions import (
     release_patch,
     target_image,
 )
-from lifecycle_operator.api import ActionType, InvalidSpecError, LifecycleTestSpec, PodRetention, parse_spec
+from lifecycle_operator.api import (
+    Action,
+    ActionType,
+    InvalidSpecError,
+    LifecycleTestSpec,
+    PodRetention,
+    parse_spec,
+)
 from lifecycle_operator.apiclient import Api, Conflict, Invalid, KubeError, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
@@ -240,8 +247,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         finish(test, spec, observed, Lost("the pod was deleted before the run was judged"), ctx)
         return
     match next_step(spec, observed, ctx.settings.update_image):
-        case Take(index, _):
-            _take(test, pod, index, ctx)
+        case Take(index, action):
+            _take(test, pod, index, action, ctx)
             return
         case Wait():
             return
@@ -255,10 +262,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         finish(test, spec, observed, Judged(judgement.unreachable), ctx)
 
 
-def _take(test: TestState, pod: dict[str, Any], index: int, ctx: Context) -> None:
-    """Take action `index` of the run's spec on its pod."""
-    spec = parse_spec(test.spec)
-    action = spec.actions[index]
+def _take(test: TestState, pod: dict[str, Any], index: int, action: Action, ctx: Context) -> None:
+    """Take `action`, action `index` of the run's spec, on its pod."""
     namespace, pod_name = test.namespace, str(test.status.pod_name)
     try:
         if action.type == ActionType.PATCH_IMAGE:
