@@ -88,12 +88,19 @@ async def stop_scheduler(memo: kopf.Memo, **_: Any) -> None:
     await _scheduler(memo).stop()
 
 
-@kopf.on.event(c.GROUP, c.VERSION, c.PLURAL)
+def watched(namespace: str | None, memo: kopf.Memo, **_: Any) -> bool:
+    """kopf's filter: an object in a namespace the settings watch (cluster-wide watches see them all)."""
+    return namespace is not None and _scheduler(memo).ctx.settings.watches(namespace)
+
+
+@kopf.on.event(c.GROUP, c.VERSION, c.PLURAL, when=watched)
 async def test_seen(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     _scheduler(memo).seen(dict(event["object"]), event["type"])
 
 
-@kopf.on.event("", "v1", "pods", labels={c.LABEL_MANAGED_BY: c.MANAGED_BY, c.LABEL_TEST: kopf.PRESENT})
+@kopf.on.event(
+    "", "v1", "pods", labels={c.LABEL_MANAGED_BY: c.MANAGED_BY, c.LABEL_TEST: kopf.PRESENT}, when=watched
+)
 def pod_seen(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     pod: dict[str, Any] = dict(event["object"])
     scheduler = _scheduler(memo)

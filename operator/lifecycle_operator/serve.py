@@ -85,8 +85,9 @@ def run(verbose: bool) -> NoReturn:
             peering_name=settings.peering or None,
             # Replicas must not share a priority: kopf pauses every peer when they do.
             priority=random.randint(1, 1_000_000) if settings.peering else None,
-            namespaces=list(settings.namespaces),
-            clusterwide=not settings.namespaces,
+            # Patterns are matched by the handlers' filter (handlers.watched), on cluster-wide watches.
+            namespaces=[] if settings.clusterwide else list(settings.namespaces),
+            clusterwide=settings.clusterwide,
             liveness_endpoint=liveness,
             memo=memo,
             stop_flag=stop,

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from lifecycle_operator.api import PodRetention
 from lifecycle_operator.constants import ENV_PREFIX
+
+
+# What makes a namespace entry a pattern rather than a name (a name has none of these).
+GLOB_CHARS: Final = "*?[!"
 
 
 class SettingsError(ValueError):
@@ -22,8 +27,9 @@ class Settings(BaseModel):
 
     namespaces: tuple[str, ...] = Field(
         (),
-        description="Namespaces to watch, comma-separated, globs allowed (team-*); empty watches the whole "
-        "cluster.",
+        description="Namespaces to watch, comma-separated, globs allowed (team-*) and !-exclusions "
+        "(!team-x); empty watches the whole cluster. Exact names are watched one by one (a Role in each "
+        "is enough); any glob makes one cluster-wide watch filtered by these patterns.",
     )
     test_image: str = Field("busybox:1.36", min_length=1, description="Image of instrumented containers.")
     update_image: str = Field(
@@ -62,6 +68,29 @@ class Settings(BaseModel):
         if isinstance(value, str):
             return tuple(n.strip() for n in value.split(",") if n.strip())
         return value
+
+    @property
+    def by_pattern(self) -> bool:
+        """Whether the namespaces are patterns (globs or exclusions), not a list of exact names."""
+        return any(any(ch in p for ch in GLOB_CHARS) for p in self.namespaces)
+
+    @property
+    def clusterwide(self) -> bool:
+        """Whether the watches are cluster-wide: no namespaces named, or patterns to filter by.
+
+        Patterns are not handed to kopf: it would follow them with a namespace watch and one watch per
+        matching namespace, and a namespace created while that namespace watch was resuming after an API
+        server restart went unseen for ten minutes. One cluster-wide watch has no such step."""
+        return not self.namespaces or self.by_pattern
+
+    def watches(self, namespace: str) -> bool:
+        """Whether the operator handles objects in this namespace (pure; see `namespaces`)."""
+        if not self.namespaces:
+            return True
+        includes = [p for p in self.namespaces if not p.startswith("!")]
+        excludes = [p[1:] for p in self.namespaces if p.startswith("!")]
+        included = not includes or any(fnmatch.fnmatchcase(namespace, p) for p in includes)
+        return included and not any(fnmatch.fnmatchcase(namespace, p) for p in excludes)
 
     @property
     def default_retention(self) -> PodRetention:

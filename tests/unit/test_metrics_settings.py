@@ -68,3 +68,34 @@ def test_bad_settings_are_named(env: dict[str, str], problem: str) -> None:
 def test_every_setting_has_help() -> None:
     assert len(help_lines()) == len(Settings.model_fields)
     assert all(line.startswith("LCO_") for line in help_lines())
+
+
+def test_exact_namespaces_are_watched_one_by_one() -> None:
+    s = Settings.from_env({"LCO_NAMESPACES": "team-a,team-b"})
+    assert (s.clusterwide, s.by_pattern) == (False, False)
+    assert s.watches("team-a") and not s.watches("team-c")
+
+
+def test_the_whole_cluster_when_no_namespace_is_named() -> None:
+    s = Settings.from_env({})
+    assert s.clusterwide and not s.by_pattern
+    assert s.watches("anything")
+
+
+@pytest.mark.parametrize(
+    ("patterns", "watched", "not_watched"),
+    [
+        ("team-*", ["team-a", "team-"], ["teams", "x-team-a"]),
+        ("team-*,!team-secret", ["team-a"], ["team-secret", "other"]),
+        ("!kube-*", ["default", "team-a"], ["kube-system", "kube-public"]),
+        ("e2e-*,chaos-*", ["e2e-1", "chaos-load0-ab"], ["catalogue-x"]),
+        ("team-?", ["team-a"], ["team-ab"]),
+    ],
+)
+def test_patterns_make_one_cluster_wide_watch_filtered_by_them(
+    patterns: str, watched: list[str], not_watched: list[str]
+) -> None:
+    s = Settings.from_env({"LCO_NAMESPACES": patterns})
+    assert s.clusterwide and s.by_pattern
+    assert [n for n in watched if not s.watches(n)] == []
+    assert [n for n in not_watched if s.watches(n)] == []
