@@ -73,9 +73,9 @@ def log_dir_for(tier: str, tmp_path_factory: Any) -> Path:
 MACHINE_RUNS = 16
 
 
-def runs_per_node() -> str:
+def runs_per_node(machine_runs: int = MACHINE_RUNS) -> str:
     nodes = kubectl("get", "nodes", "-o", "name").split()
-    return str(max(1, MACHINE_RUNS // max(1, len(nodes))))
+    return str(max(1, machine_runs // max(1, len(nodes))))
 
 
 class Operator:
