@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from lifecycle_operator.api import PodRetention
 from lifecycle_operator.constants import ENV_PREFIX
 
-
 # What makes a namespace entry a pattern rather than a name (a name has none of these).
 GLOB_CHARS: Final = "*?[!"
 

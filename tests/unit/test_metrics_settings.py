@@ -73,12 +73,14 @@ def test_every_setting_has_help() -> None:
 def test_exact_namespaces_are_watched_one_by_one() -> None:
     s = Settings.from_env({"LCO_NAMESPACES": "team-a,team-b"})
     assert (s.clusterwide, s.by_pattern) == (False, False)
-    assert s.watches("team-a") and not s.watches("team-c")
+    assert s.watches("team-a")
+    assert not s.watches("team-c")
 
 
 def test_the_whole_cluster_when_no_namespace_is_named() -> None:
     s = Settings.from_env({})
-    assert s.clusterwide and not s.by_pattern
+    assert s.clusterwide
+    assert not s.by_pattern
     assert s.watches("anything")
 
 
@@ -96,6 +98,7 @@ def test_patterns_make_one_cluster_wide_watch_filtered_by_them(
     patterns: str, watched: list[str], not_watched: list[str]
 ) -> None:
     s = Settings.from_env({"LCO_NAMESPACES": patterns})
-    assert s.clusterwide and s.by_pattern
+    assert s.clusterwide
+    assert s.by_pattern
     assert [n for n in watched if not s.watches(n)] == []
     assert [n for n in not_watched if s.watches(n)] == []
