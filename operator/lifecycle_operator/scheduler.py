@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 STARTING_GRACE_SECONDS: Final = 60.0
 # How long the loop lets watch events gather before it looks again: one look per burst, not per event.
 COALESCE_SECONDS: Final = 0.05
-# After a failed listing of the nodes, try again this soon (the API server may be back).
+# After a failed listing of the nodes, or one with a node not Ready, list again this soon: the API server
+# may be back, the node Ready again (after an API server outage every node is NotReady until its kubelet's
+# next heartbeat, and runs wait for their slots meanwhile).
 FAILED_LIST_RETRY_SECONDS: Final = 5.0
 
 
@@ -170,11 +172,8 @@ class Scheduler:
         """List the nodes now and then; it is also the operator's heartbeat with the API server."""
         settings = self.ctx.settings
         now = time.monotonic()
-        wait = (
-            settings.nodes_refresh_seconds
-            if self._api_ok == self._nodes_listed
-            else FAILED_LIST_RETRY_SECONDS
-        )
+        settled = self._api_ok == self._nodes_listed and all(n.ready for n in self._nodes or ())
+        wait = settings.nodes_refresh_seconds if settled else FAILED_LIST_RETRY_SECONDS
         if now - self._nodes_listed < wait:
             return
         self._nodes_listed = now

@@ -15,6 +15,7 @@ from kubernetes.client.exceptions import ApiException
 
 from lifecycle_operator import constants as c
 from lifecycle_operator import kube, runs
+from lifecycle_operator import scheduler as scheduler_module
 from lifecycle_operator.apiclient import Invalid, NotFound, Transient
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.scheduler import Scheduler
@@ -157,6 +158,42 @@ async def test_no_nodes_listed_means_nothing_starts() -> None:
     await settle(scheduler, api)
     assert api.pods == {}
     assert api.status("t")["result"] == c.RESULT_QUEUED
+
+
+def later(scheduler: Scheduler, seconds: float) -> None:
+    """As if the last listing of the nodes (and the API's last answer) were that much longer ago."""
+    scheduler._nodes_listed -= seconds
+    scheduler._api_ok -= seconds
+
+
+@in_loop
+async def test_nodes_not_ready_after_an_outage_are_listed_again_soon_and_runs_start() -> None:
+    # After an API server outage every node is NotReady until its kubelet's next heartbeat: the runs
+    # wait, and the nodes are listed again within seconds, not at the next regular refresh.
+    api = FakeApi()
+    stale = node("n1")
+    stale["status"]["conditions"] = [{"type": "Ready", "status": "Unknown"}]
+    api.nodes = [stale]
+    scheduler = Scheduler(
+        runs.Context(api, Settings(max_runs_per_node=2, nodes_refresh_seconds=3600), Metrics())
+    )
+    await scheduler._refresh_nodes()
+    scheduler.seen(api.add_test("t", SPEC), "ADDED")
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    assert api.pods == {}
+    assert api.status("t")["result"] == c.RESULT_QUEUED
+    api.nodes = [node("n1")]
+    later(scheduler, scheduler_module.FAILED_LIST_RETRY_SECONDS)
+    await scheduler._refresh_nodes()
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    assert len(api.pods) == 1
+    # Every node Ready: the next listing waits for the regular refresh.
+    api.nodes = []
+    later(scheduler, scheduler_module.FAILED_LIST_RETRY_SECONDS)
+    await scheduler._refresh_nodes()
+    assert scheduler.capacity.total == 2
 
 
 def api_error(status: int) -> ApiException:
