@@ -29,9 +29,9 @@ log = logging.getLogger(__name__)
 STARTING_GRACE_SECONDS: Final = 60.0
 # How long the loop lets watch events gather before it looks again: one look per burst, not per event.
 COALESCE_SECONDS: Final = 0.05
-# After a failed listing of the nodes, or one with a node not Ready, list again this soon: the API server
-# may be back, the node Ready again (after an API server outage every node is NotReady until its kubelet's
-# next heartbeat, and runs wait for their slots meanwhile).
+# After a failed listing of the nodes, or one with a node not Ready while runs wait, list again this soon:
+# the API server may be back, the node Ready again (after an API server outage every node is NotReady
+# until its kubelet's next heartbeat).
 FAILED_LIST_RETRY_SECONDS: Final = 5.0
 
 
@@ -52,6 +52,7 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self._nodes_listed = float("-inf")
         self._nodes: list[NodeInfo] | None = None  # None until the first listing
+        self._waiting = 0  # runs that waited for a slot at the last look
         self._api_ok = time.monotonic()  # the start-up checks have just reached the API server
 
     # -- the view, fed by the test watch (in the event loop's thread)
@@ -116,7 +117,8 @@ class Scheduler:
             unsaid = not view.state.status.queued and key not in self._queue_sent
             if unsaid and self._act(key, runs.queue_run, view.state, why, self.ctx):
                 self._queue_sent.add(key)
-        self.ctx.metrics.queued.set(len(admission.wait))
+        self._waiting = len(admission.wait)
+        self.ctx.metrics.queued.set(self._waiting)
         self.ctx.metrics.active.set(len(active) + len(admission.start))
         self._every_node(now)
         for namespace, pod in list(self.ctx.pending_deletes):
@@ -172,7 +174,9 @@ class Scheduler:
         """List the nodes now and then; it is also the operator's heartbeat with the API server."""
         settings = self.ctx.settings
         now = time.monotonic()
-        settled = self._api_ok == self._nodes_listed and all(n.ready for n in self._nodes or ())
+        # A node not Ready matters while runs wait for slots; a node down for good is not listed for.
+        degraded = self._waiting > 0 and not all(n.ready for n in self._nodes or ())
+        settled = self._api_ok == self._nodes_listed and not degraded
         wait = settings.nodes_refresh_seconds if settled else FAILED_LIST_RETRY_SECONDS
         if now - self._nodes_listed < wait:
             return

@@ -196,6 +196,23 @@ async def test_nodes_not_ready_after_an_outage_are_listed_again_soon_and_runs_st
     assert scheduler.capacity.total == 2
 
 
+@in_loop
+async def test_a_node_not_ready_while_no_run_waits_is_not_listed_for() -> None:
+    api = FakeApi()
+    down = node("n2")
+    down["status"]["conditions"] = [{"type": "Ready", "status": "False"}]
+    api.nodes = [node("n1"), down]
+    scheduler = Scheduler(
+        runs.Context(api, Settings(max_runs_per_node=2, nodes_refresh_seconds=3600), Metrics())
+    )
+    await scheduler._refresh_nodes()
+    scheduler.step(datetime.now(UTC))
+    api.nodes = []
+    later(scheduler, scheduler_module.FAILED_LIST_RETRY_SECONDS)
+    await scheduler._refresh_nodes()
+    assert scheduler.capacity.total == 2
+
+
 def api_error(status: int) -> ApiException:
     return ApiException(status=status, reason="x")
 
