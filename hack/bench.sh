@@ -28,4 +28,8 @@ if ! ready; then
   fi
 fi
 
+# The LifecycleTest CRD, as the chart and deploy/ install it: a cluster just brought up has none.
+"$kubectl" apply -f "$ROOT/crds/" >/dev/null
+"$kubectl" wait --for=condition=Established --timeout=60s crd/lifecycletests.lifecycle.conformance.dev >/dev/null
+
 exec "$ROOT/.venv/bin/python" "$ROOT/hack/bench/bench.py" "$@"
