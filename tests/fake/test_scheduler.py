@@ -147,17 +147,22 @@ async def test_a_deleted_test_is_forgotten() -> None:
     )
 
 
-@in_loop
-async def test_no_nodes_listed_means_nothing_starts() -> None:
-    api = FakeApi()
-    scheduler = make(api, per_node=5)
-    api.fail("list_nodes", Transient("the API server is down"))
+async def list_and_queue_one(scheduler: Scheduler, api: FakeApi) -> None:
+    """List the nodes, add a test and look: with no slot to be had, it is queued and no pod made."""
     await scheduler._refresh_nodes()
     scheduler.seen(api.add_test("t", SPEC), "ADDED")
     scheduler.step(datetime.now(UTC))
     await settle(scheduler, api)
     assert api.pods == {}
     assert api.status("t")["result"] == c.RESULT_QUEUED
+
+
+@in_loop
+async def test_no_nodes_listed_means_nothing_starts() -> None:
+    api = FakeApi()
+    scheduler = make(api, per_node=5)
+    api.fail("list_nodes", Transient("the API server is down"))
+    await list_and_queue_one(scheduler, api)
 
 
 def later(scheduler: Scheduler, seconds: float) -> None:
@@ -177,12 +182,7 @@ async def test_nodes_not_ready_after_an_outage_are_listed_again_soon_and_runs_st
     scheduler = Scheduler(
         runs.Context(api, Settings(max_runs_per_node=2, nodes_refresh_seconds=3600), Metrics())
     )
-    await scheduler._refresh_nodes()
-    scheduler.seen(api.add_test("t", SPEC), "ADDED")
-    scheduler.step(datetime.now(UTC))
-    await settle(scheduler, api)
-    assert api.pods == {}
-    assert api.status("t")["result"] == c.RESULT_QUEUED
+    await list_and_queue_one(scheduler, api)
     api.nodes = [node("n1")]
     later(scheduler, scheduler_module.FAILED_LIST_RETRY_SECONDS)
     await scheduler._refresh_nodes()
