@@ -38,16 +38,18 @@ class CutShort:
 
     hook: str
     container: str
-    late_by: float | None  # None: the hook logged nothing before its container exited
-    due: float = 0.0  # uptime at which the hook could at the earliest have logged Exiting
-    exited: float = 0.0  # uptime at which its container logged Exiting
+    exited: float  # uptime at which its container logged Exiting
+    # Both None when the hook logged nothing before its container exited; else how long after its
+    # container's Started the hook logged Starting, and the earliest uptime it could have logged Exiting.
+    late_by: float | None
+    due: float | None
 
     @property
     def logged_starting(self) -> bool:
         return self.late_by is not None
 
     def describe(self) -> str:
-        if self.late_by is None:
+        if self.late_by is None or self.due is None:
             return f"{self.hook} never logged before its container exited"
         return (
             f"{self.hook} started {self.late_by:.2f}s after its container and could not log Exiting "
@@ -55,15 +57,16 @@ class CutShort:
         )
 
 
-def _due(timeline: Timeline, subject: str, start_delay: float, delay: float) -> float:
-    """The earliest uptime at which the hook could have logged Exiting, from the progress it logged."""
-    delaying = timeline.find(subject, Verb.DELAYING)
+def _due(timeline: Timeline, subject: str, starting: int, start_delay: float, delay: float) -> float:
+    """The earliest uptime at which the hook, which logged Starting at index `starting`, could have
+    logged Exiting, from the progress it logged since."""
+    delaying = timeline.find(subject, Verb.DELAYING, starting)
     if delaying != -1:
         return timeline.events[delaying].uptime + delay
-    started = timeline.find(subject, Verb.STARTED)
+    started = timeline.find(subject, Verb.STARTED, starting)
     if started != -1:
         return timeline.events[started].uptime + delay
-    return timeline.events[timeline.find(subject, Verb.STARTING)].uptime + start_delay + delay
+    return timeline.events[starting].uptime + start_delay + delay
 
 
 def cut_short_hooks(spec: LifecycleTestSpec, timeline: Timeline) -> dict[str, CutShort]:
@@ -85,15 +88,15 @@ def cut_short_hooks(spec: LifecycleTestSpec, timeline: Timeline) -> dict[str, Cu
             continue
         if timeline.find(subject, Verb.EXITING) != -1:
             continue  # the hook finished: nothing was cut
+        exited_at = timeline.events[exited].uptime
         hook_starting = timeline.find(subject, Verb.STARTING)
         if hook_starting == -1 or hook_starting > exited:
-            found[subject] = CutShort(subject, container.name, None)
+            found[subject] = CutShort(subject, container.name, exited_at, None, None)
             continue
-        due = _due(timeline, subject, hook.start_delay_seconds, hook.delay_seconds)
-        exited_at = timeline.events[exited].uptime
+        due = _due(timeline, subject, hook_starting, hook.start_delay_seconds, hook.delay_seconds)
         if due + SLACK_SECONDS > exited_at:
             late_by = timeline.events[hook_starting].uptime - timeline.events[started].uptime
-            found[subject] = CutShort(subject, container.name, late_by, due, exited_at)
+            found[subject] = CutShort(subject, container.name, exited_at, late_by, due)
     return found
 
 
