@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from lifecycle_operator import constants as c
 from lifecycle_operator.api import Action, ActionType, LifecycleTestSpec
-from lifecycle_operator.judging import judge
+from lifecycle_operator.judging import judge, was_met
 from lifecycle_operator.observation import PodObservation
 
 # Held on the pods of tests that delete their pod mid-run, until the run is judged: the pod's final
@@ -40,9 +40,12 @@ class Wait:
 
 @dataclass(frozen=True)
 class Unreachable:
-    """The next action's condition can no longer hold: the run is judged as it stands."""
+    """The next action's condition can no longer hold: the run is judged as it stands. `late` when the
+    pod shows the condition did hold, before the operator saw it: the case was not run as written, which
+    says nothing about the kubelet (the run is Inconclusive, and tried again)."""
 
     message: str
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,12 @@ def next_step(spec: LifecycleTestSpec, pod: PodObservation, update_image: str) -
         if is_done(action, pod, update_image):
             continue
         judgement = judge(action.when, pod)
+        if judgement.unreachable is not None and was_met(action.when, pod):
+            return Unreachable(
+                f"action {i + 1} ({action.describe()}) was not taken in time: {action.when.describe()} "
+                f"held only before the operator saw the pod, which is now {pod.phase}",
+                late=True,
+            )
         if judgement.unreachable is not None:
             return Unreachable(
                 f"action {i + 1} ({action.describe()}) was never taken: {judgement.unreachable}"

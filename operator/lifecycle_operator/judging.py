@@ -74,6 +74,20 @@ def _unless_over(pod: PodObservation, when: JudgeWhen) -> Judgement:
     return NOT_YET
 
 
+def was_met(when: JudgeWhen, pod: PodObservation) -> bool:
+    """Whether the pod shows that a condition it no longer meets held at some time: the pod Running
+    (a regular container ran), or a container running as its instance `count` (it has restarted past
+    that). Only such conditions; any other, and any pod without that evidence, is False."""
+    match when.type:
+        case JudgeType.POD_RUNNING:
+            return any(c.ran for name, c in pod.containers.items() if name in pod.regular)
+        case JudgeType.CONTAINER_RUNNING if when.started is None:
+            c = pod.containers.get(when.container or "")
+            return c is not None and c.restart_count > (when.count or 0)
+        case _:
+            return False
+
+
 def met_at(when: JudgeWhen, pod: PodObservation) -> datetime | None:
     """When a met judging condition became true, from the pod's own timestamps; None when they can't say.
 

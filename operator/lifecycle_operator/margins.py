@@ -6,6 +6,14 @@ promises to run the hook, not to run it within a second: on a busy node the hook
 and when the container reaches its scripted exit first, the hook is killed with it, before it logs the
 events the expectations look for. Nothing the kubelet promised was broken.
 
+The cases that delete their pod mid-run assume the same of the operator: upstream's image-update cases
+delete the pod once it runs, and give its container 10 s before its scripted exit. On a busy node the
+deletion can come after that exit, and the kubelet then restarts the container as the pod's restartPolicy
+tells it to. A run is inconclusive, not failed, when every failed expectation is a HasNotRestarted of a
+regular container whose first instance ended before the pod's deletion was asked for, in a way its
+restartPolicy restarts (Always, or OnFailure after a non-zero exit). A restart after the deletion, or one
+the policy forbids, is still a Failed verdict.
+
 A run is inconclusive, not failed, when every failed expectation failed only for want of an event of
 such a hook: one that, by the spec, should have finished inside its container's scripted lifetime, whose
 container did reach its scripted exit, and which by its own logged progress could not have logged Exiting
@@ -20,9 +28,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lifecycle_operator.api import LifecycleTestSpec
+from lifecycle_operator.actions import deletes_pod
+from lifecycle_operator.api import ExpectationType, LifecycleTestSpec
 from lifecycle_operator.api.spec import POST_START, hook_subject
 from lifecycle_operator.instrumentation import Verb
+from lifecycle_operator.observation import PodObservation
 from lifecycle_operator.timeline import Timeline
 from lifecycle_operator.verdicts import Verdict
 
@@ -117,3 +127,42 @@ def inconclusive(spec: LifecycleTestSpec, timeline: Timeline, verdicts: list[Ver
     if not cut or not all(_explained(v, cut) for v in failed):
         return None
     return "the node's load broke the case's timing: " + "; ".join(c.describe() for c in cut.values())
+
+
+def _restarted_before_deletion(spec: LifecycleTestSpec, pod: PodObservation, name: str) -> str | None:
+    """How the regular container `name` came to restart before the pod's deletion was asked for, as its
+    restartPolicy says it must; None when it did not."""
+    c = pod.containers.get(name)
+    asked = pod.deletion_requested_at
+    if c is None or asked is None or name not in pod.regular or c.restart_count < 1:
+        return None
+    # The instance before the current one: if it ended before the deletion, so did every earlier one,
+    # and each restart came before the deletion too. One that ended after it (restarted during the
+    # pod's termination) is none of this.
+    before = c.last_terminated
+    if before is None or before.finished_at is None or before.finished_at >= asked:
+        return None
+    policy = spec.pod.restart_policy
+    if policy != "Always" and not (policy == "OnFailure" and before.exit_code not in (None, 0)):
+        return None
+    early = (asked - before.finished_at).total_seconds()
+    return (
+        f"{name} exited with code {before.exit_code} {early:.1f}s before the pod's deletion was asked "
+        f"for, and restartPolicy {policy} restarted it"
+    )
+
+
+def deleted_too_late(spec: LifecycleTestSpec, pod: PodObservation, verdicts: list[Verdict]) -> str | None:
+    """Why the failures of a run that deletes its pod say nothing about the kubelet: the deletion came
+    after its container's scripted exit (see the module's docstring); None when they are real failures."""
+    failed = [v for v in verdicts if not v.passed]
+    if not failed or not deletes_pod(spec):
+        return None
+    found: list[str] = []
+    for v in failed:
+        e = v.expectation
+        why = _restarted_before_deletion(spec, pod, e.container or "")
+        if e.type != ExpectationType.HAS_NOT_RESTARTED or why is None:
+            return None
+        found.append(why)
+    return "the operator's deletion came after the case's scripted exit: " + "; ".join(found)

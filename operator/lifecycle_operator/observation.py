@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from lifecycle_operator.times import parse_time
+
+# The reasons a container instance ends with when the runtime could not start it: it never ran.
+NEVER_STARTED: Final = frozenset({"StartError", "ContainerCannotRun"})
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,13 @@ class ContainerObservation:
     image: str | None = None  # as the status reports it: the image the current instance runs
 
     @property
+    def ran(self) -> bool:
+        """Whether an instance of this container really ran: running, or ended after it had started
+        (an instance the runtime could not start ends too, with a reason of its own)."""
+        ended = (self.terminated, self.last_terminated)
+        return self.running or any(t is not None and t.reason not in NEVER_STARTED for t in ended)
+
+    @property
     def has_run(self) -> bool:
         """Whether any instance of this container ever ran, so it can have a log."""
         return self.running or self.terminated is not None or self.last_terminated is not None
@@ -47,6 +57,8 @@ class PodObservation:
     containers: dict[str, ContainerObservation] = field(default_factory=dict)
     # The image each container has in the pod's spec (what an image patch changes).
     spec_images: dict[str, str] = field(default_factory=dict)
+    # The regular containers' names, in the spec's order (containers, not initContainers).
+    regular: tuple[str, ...] = ()
     # When deletion was asked for: deletionTimestamp less the grace period (the API server's clock).
     deletion_requested_at: datetime | None = None
     finalizers: tuple[str, ...] = ()
@@ -122,6 +134,7 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
         deleting=meta.get("deletionTimestamp") is not None,
         containers=containers,
         spec_images=spec_images,
+        regular=tuple(str(c["name"]) for c in spec.get("containers") or []),
         deletion_requested_at=_deletion_requested_at(meta),
         finalizers=tuple(meta.get("finalizers") or ()),
     )

@@ -21,9 +21,11 @@ NAMED_FAILURES: Final = 3
 
 @dataclass(frozen=True)
 class Judged:
-    """The judging condition was met; `unreachable` says why it can never be met, when that is so."""
+    """The judging condition was met; `unreachable` says why it can never be met, when that is so, and
+    `late` that it is so because the operator saw the pod too late to act on it (Inconclusive)."""
 
     unreachable: str | None = None
+    late: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,8 @@ def outcome_reason(
         case TimedOut(detail):
             message = "the judging condition was not met before the deadline"
             return c.REASON_TIMED_OUT, f"{message}: {detail}" if detail else message
+        case Judged(unreachable, late=True) if unreachable is not None:
+            return c.REASON_INCONCLUSIVE, unreachable
         case Judged(unreachable) if unreachable is not None:
             return c.REASON_EXPECTATIONS_FAILED, unreachable
     failed = [v for v in verdicts if not v.passed]

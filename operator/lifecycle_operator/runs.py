@@ -47,7 +47,7 @@ from lifecycle_operator.api import (
 from lifecycle_operator.apiclient import Api, Conflict, Invalid, KubeError, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
-from lifecycle_operator.margins import inconclusive
+from lifecycle_operator.margins import deleted_too_late, inconclusive
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.nodes import NodeInfo
 from lifecycle_operator.observation import PodObservation, observe_pod
@@ -252,8 +252,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
             return
         case Wait():
             return
-        case Unreachable(message):
-            finish(test, spec, observed, Judged(message), ctx)
+        case Unreachable(message, late):
+            finish(test, spec, observed, Judged(message, late), ctx)
             return
         case AllTaken():
             pass
@@ -318,7 +318,7 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
         return
     step = next_step(spec, pod, ctx.settings.update_image)
     if isinstance(step, Unreachable):
-        finish(test, spec, pod, Judged(step.message), ctx)
+        finish(test, spec, pod, Judged(step.message, step.late), ctx)
         return
     waiting = None
     if isinstance(step, AllTaken):
@@ -420,7 +420,11 @@ def judge_run(
     records = collect_records(pod, _read_logs(namespace, pod, ctx))
     timeline = build_timeline(r.text for r in records)
     verdicts = evaluate(spec.expectations, timeline, pod, ctx.settings.update_image)
-    explained = inconclusive(spec, timeline, verdicts) if isinstance(ending, Judged) else None
+    explained = (
+        inconclusive(spec, timeline, verdicts) or deleted_too_late(spec, pod, verdicts)
+        if isinstance(ending, Judged)
+        else None
+    )
     reason, message = outcome_reason(verdicts, ending, explained)
     evidence = [f"{r.container}: {r.source.value}" for r in records]
     node = ctx.nodes.get(pod.node_name or "")

@@ -66,6 +66,51 @@ def test_next_step(raw: dict[str, Any], expected: type) -> None:
         assert step.index == (0 if step.action.type == "PatchImage" else 1)
 
 
+def ended(phase: str, reason: str, restarts: int = 0) -> dict[str, Any]:
+    """A pod in `phase` whose regular container `a` ended with `reason`, before any action was taken."""
+    p = pod(
+        phase, containers=[status("a", {"terminated": {"exitCode": 1, "reason": reason}}, restarts=restarts)]
+    )
+    p["spec"] |= {
+        "initContainers": [{"name": "i", "image": "box:1"}],
+        "containers": [{"name": "a", "image": "x"}],
+    }
+    return p
+
+
+def test_a_condition_that_held_before_the_operator_saw_it_is_late_not_a_failure() -> None:
+    # As the catalogue's image-update-during-termination cases under load: the pod ran for 10 s and
+    # failed before the operator acted on its Running.
+    step = next_step(SPEC, observe_pod(ended("Failed", "Error")), UPDATE)
+    assert isinstance(step, Unreachable)
+    assert step.late
+    assert "action 1 (set the image of i to the update image) was not taken in time" in step.message
+    assert "the pod is Running held only before the operator saw the pod, which is now Failed" in step.message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        ended("Failed", "StartError"),  # the runtime could not start it: the pod never ran
+        raw_pod("Succeeded"),  # no container ever reported running
+    ],
+)
+def test_a_condition_that_never_held_is_unreachable_for_good(raw: dict[str, Any]) -> None:
+    step = next_step(SPEC, observe_pod(raw), UPDATE)
+    assert isinstance(step, Unreachable)
+    assert not step.late
+    assert "was never taken" in step.message
+
+
+def test_a_container_past_the_instance_an_action_waited_for_is_late() -> None:
+    # Action 1 is done (the image is in the spec); action 2 waits for i's instance 1, and i is at 2 now.
+    raw = raw_pod("Failed", image=UPDATE, restarts=2)
+    raw["status"]["initContainerStatuses"][0]["state"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    step = next_step(SPEC, observe_pod(raw), UPDATE)
+    assert isinstance(step, Unreachable)
+    assert step.late
+
+
 def test_no_actions_is_all_taken() -> None:
     spec = SPEC.model_copy(update={"actions": []})
     assert isinstance(next_step(spec, observe_pod(raw_pod("Pending")), UPDATE), AllTaken)

@@ -1,13 +1,14 @@
 """Margins are not drift: which failures the node's load explains, from timelines like the loaded runs'."""
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from lifecycle_operator.api import parse_spec
-from lifecycle_operator.margins import cut_short_hooks, inconclusive
+from lifecycle_operator.margins import cut_short_hooks, deleted_too_late, inconclusive
 from lifecycle_operator.observation import observe_pod
 from lifecycle_operator.timeline import build_timeline
-from lifecycle_operator.verdicts import evaluate
+from lifecycle_operator.verdicts import Verdict, evaluate
 
 TIMELINES = Path(__file__).resolve().parents[1] / "fixtures" / "timelines"
 
@@ -163,3 +164,92 @@ def test_a_hook_that_finished_was_not_cut() -> None:
         "3 102.02 regular-1 Exiting", "3 102.02 regular-1 Exiting\n3 102.03 PostStart-regular-1 Exiting"
     )
     assert cut_short_hooks(parse_spec(BLOCKS), build_timeline([finished])) == {}
+
+
+# The catalogue's image-update-during-termination-no-restart-onfailure: the pod is deleted once it runs,
+# and regular-1 has 10 s before its scripted exit 1.
+DELETES: dict[str, Any] = {
+    "pod": {
+        "restartPolicy": "OnFailure",
+        "terminationGracePeriodSeconds": 120,
+        "containers": [
+            {
+                "name": "regular-1",
+                "behavior": {"delaySeconds": 10, "lingerAfterTermSeconds": 60, "exitCode": 1},
+            }
+        ],
+    },
+    "actions": [
+        {"type": "DeletePod", "when": {"type": "PodRunning"}, "gracePeriodSeconds": 120},
+        {"type": "PatchImage", "when": {"type": "PodRunning"}, "container": "regular-1"},
+    ],
+    "expectations": [
+        {"type": "HasNotRestarted", "container": "regular-1"},
+        {"type": "TerminatesWithin", "seconds": 110},
+    ],
+}
+
+
+def deleted_pod(first_exit: int, first_ended: str, asked: str = "2026-11-30T14:13:26Z") -> dict[str, Any]:
+    """The pod as the operator read it at the end: regular-1's instance 2 ended by the deletion (asked for
+    at `asked`, grace period 120 s), its instance 1 ended on its own at `first_ended` with `first_exit`."""
+    deleting = (datetime.fromisoformat(asked) + timedelta(seconds=120)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "metadata": {
+            "name": "t-run1",
+            "namespace": "ns",
+            "deletionTimestamp": deleting,
+            "deletionGracePeriodSeconds": 120,
+        },
+        "spec": {"nodeName": "node-2", "containers": [{"name": "regular-1", "image": "box:2"}]},
+        "status": {
+            "phase": "Failed",
+            "containerStatuses": [
+                {
+                    "name": "regular-1",
+                    "restartCount": 1,
+                    "state": {"terminated": {"exitCode": 1, "finishedAt": "2026-11-30T14:14:26Z"}},
+                    "lastState": {"terminated": {"exitCode": first_exit, "finishedAt": first_ended}},
+                }
+            ],
+        },
+    }
+
+
+def failed(spec: dict[str, Any], *failing: int) -> list[Verdict]:
+    expectations = parse_spec(spec).expectations
+    return [Verdict(e, i not in failing, "seen") for i, e in enumerate(expectations)]
+
+
+def test_a_restart_before_a_late_deletion_is_inconclusive() -> None:
+    # As CI saw it on kubelet 1.37 under load: the deletion came 3 s after regular-1's scripted exit 1,
+    # and OnFailure had restarted it meanwhile.
+    pod = observe_pod(deleted_pod(1, "2026-11-30T14:13:23Z"))
+    why = deleted_too_late(parse_spec(DELETES), pod, failed(DELETES, 0))
+    assert why == (
+        "the operator's deletion came after the case's scripted exit: regular-1 exited with code 1 3.0s "
+        "before the pod's deletion was asked for, and restartPolicy OnFailure restarted it"
+    )
+
+
+def test_a_restart_the_kubelet_owes_no_one_stays_a_failure() -> None:
+    spec = parse_spec(DELETES)
+    # The instance before the last ended after the deletion was asked for: a restart during termination.
+    assert (
+        deleted_too_late(spec, observe_pod(deleted_pod(1, "2026-11-30T14:13:27Z")), failed(DELETES, 0))
+        is None
+    )
+    # OnFailure after exit 0 restarts nothing, and Never nothing at all.
+    assert (
+        deleted_too_late(spec, observe_pod(deleted_pod(0, "2026-11-30T14:13:23Z")), failed(DELETES, 0))
+        is None
+    )
+    never = {**DELETES, "pod": {**DELETES["pod"], "restartPolicy": "Never"}}
+    pod = observe_pod(deleted_pod(1, "2026-11-30T14:13:23Z"))
+    assert deleted_too_late(parse_spec(never), pod, failed(never, 0)) is None
+    # Another expectation failed too: that one is not explained.
+    assert deleted_too_late(spec, pod, failed(DELETES, 0, 1)) is None
+    # Nothing failed, or the case deletes nothing.
+    assert deleted_too_late(spec, pod, failed(DELETES)) is None
+    keeps = {**DELETES, "actions": [DELETES["actions"][1]]}
+    assert deleted_too_late(parse_spec(keeps), pod, failed(keeps, 0)) is None

@@ -84,6 +84,11 @@ def test_a_failed_run_names_the_failed_expectations() -> None:
     assert message.startswith("the hook was late; 1 of 1 failed")
     # Inconclusive explains failures only: a run that passed is a pass.
     assert outcome_reason([verdict(True)], Judged(), "the hook was late")[0] == c.REASON_EXPECTATIONS_MET
+    # An action the operator came too late for: Inconclusive, whatever the expectations say.
+    assert outcome_reason([verdict(True)], Judged("action 1 was not taken in time", late=True)) == (
+        c.REASON_INCONCLUSIVE,
+        "action 1 was not taken in time",
+    )
 
 
 def test_transition_time_moves_only_on_a_change_of_status() -> None:
