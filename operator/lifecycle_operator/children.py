@@ -27,13 +27,15 @@ def reconcile(namespace: str, name: str, plan: Plan, ctx: Context) -> None:
             ctx.api.create_test(namespace, body)
             log.info("%s/%s: node %s joined: created %s", namespace, name, node, body["metadata"]["name"])
         except Conflict:
-            log.warning(
-                "%s/%s: a LifecycleTest named %s exists and is not this test's child for node %s",
-                namespace,
-                name,
-                body["metadata"]["name"],
-                node,
-            )
+            if not _is_child_of(parent, namespace, body["metadata"]["name"], ctx):
+                log.warning(
+                    "%s/%s: a LifecycleTest named %s exists and is not this test's child for node %s",
+                    namespace,
+                    name,
+                    body["metadata"]["name"],
+                    node,
+                )
+            # Else it is: created by an earlier pass that this one's view of the children did not show yet.
     for child in plan.update:
         with contextlib.suppress(NotFound):
             ctx.api.replace_test_spec(namespace, child.name, child_spec(parent.spec, child.node))
@@ -51,3 +53,11 @@ def write_gathered(
     """The parent's per-node status; a Conflict means it changed meanwhile, and the scheduler looks again."""
     with contextlib.suppress(Conflict, NotFound):
         ctx.api.patch_test_status(namespace, name, patch, resource_version=resource_version)
+
+
+def _is_child_of(parent: TestState, namespace: str, name: str, ctx: Context) -> bool:
+    try:
+        meta = ctx.api.get_test(namespace, name).get("metadata") or {}
+    except NotFound:
+        return False
+    return any(o.get("uid") == parent.uid and o.get("controller") for o in meta.get("ownerReferences") or [])

@@ -10,8 +10,9 @@ from typing import Any
 from fakeapi import FakeApi
 from test_scheduler import in_loop, node, settle
 
+from lifecycle_operator import children, runs
 from lifecycle_operator import constants as c
-from lifecycle_operator import runs
+from lifecycle_operator.fanout import Plan
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.scheduler import Scheduler
 from lifecycle_operator.settings import Settings
@@ -158,3 +159,18 @@ async def test_no_children_before_the_nodes_are_known() -> None:
     await look(scheduler, api)
     assert list(api.tests) == [("ns", "t")]
     assert api.writes == []
+
+
+def test_a_child_created_by_an_earlier_pass_is_not_reported_as_a_stranger(caplog: Any) -> None:
+    # A pass whose view of the children lags asks to create one the pass before created: no warning.
+    # A test of that name that is no child of this one is named.
+    api = FakeApi()
+    api.add_test("t", SPEC)
+    api.add_test("t-n2", {"pod": {"containers": [{"name": "a"}]}, "expectations": SPEC["expectations"]})
+    ctx = runs.Context(api, Settings(), Metrics())
+    plan = Plan(create=["n1", "n2"])
+    children.reconcile("ns", "t", plan, ctx)
+    children.reconcile("ns", "t", Plan(create=["n1"]), ctx)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warned == ["ns/t: a LifecycleTest named t-n2 exists and is not this test's child for node n2"]
+    assert api.test("t-n1")["metadata"]["ownerReferences"][0]["name"] == "t"
