@@ -29,7 +29,8 @@ fi
 
 SECONDS=0
 bash hack/setup.sh
-hack/localcluster/up.sh --nodes 2
+# Both rows of the version matrix: node 1 kubelet 1.34 on containerd 1.6, node 2 kubelet 1.37 on containerd 2.
+KUBE_VERSION="${KUBE_VERSION:-both}" hack/localcluster/up.sh --nodes 2
 export KUBECONFIG="$state/kubeconfig"
 
 echo "== CRD"

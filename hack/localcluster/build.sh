@@ -1,16 +1,33 @@
 #!/usr/bin/env bash
 # Builds the localcluster multi-call binary and the pause program, cached
 # outside the work tree under a key made of everything that decides the output
-# (the Kubernetes version, its go.mod and go.sum, Go sources, versions.sh,
-# this script, `go version`).
+# (the Kubernetes version, its go.mod and go.sum, Go sources, this script,
+# `go version`).
 # Prints the cache directory holding `localcluster` and `pause` on stdout;
 # progress and timings go to stderr. A second call with the same inputs is instant.
 # KUBE_VERSION=1.37 (or 1.37.2) builds the second row: the same Go sources
-# with k8s-1.37/go.mod (go build -modfile); see versions.sh.
+# with k8s-1.37/go.mod (go build -modfile); see versions.sh. One version per
+# call: up.sh builds each version a cluster's nodes list (KUBE_VERSION=1.34,1.37).
+#
+#   build.sh                  the whole multi-call binary (control plane, kubelet, tools)
+#   build.sh --kubelet-only   the kubelet and our small tools, no control plane,
+#                             kubectl or etcd (build tag kubelet_only): what a
+#                             node of an older row than the control plane runs;
+#                             about half the compile of a cold build
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cd "$here"
+tags=() part=all
+case "${1:-}" in
+  "") ;;
+  --kubelet-only) tags=(-tags kubelet_only) part=kubelet-only ;;
+  *) echo "usage: build.sh [--kubelet-only]" >&2; exit 2 ;;
+esac
 . ./versions.sh
+if [[ $KUBE_VERSIONS == *,* ]]; then
+  echo "build.sh: one Kubernetes version at a time, not KUBE_VERSION=$KUBE_VERSIONS" >&2
+  exit 2
+fi
 
 cache_root="${LOCALCLUSTER_CACHE:-/var/cache/lifecycle-operator/localcluster}"
 modfile="$KUBE_MODDIR/go.mod" sumfile="$KUBE_MODDIR/go.sum"
@@ -28,8 +45,8 @@ command -v go >/dev/null || { echo "build.sh: go not found in PATH" >&2; exit 1;
 key=$(
   {
     go version
-    echo "KUBE_VERSION=$KUBE_VERSION"
-    sha256sum build.sh versions.sh "$modfile" "$sumfile"
+    echo "KUBE_VERSION=$KUBE_VERSION part=$part"
+    sha256sum build.sh "$modfile" "$sumfile"
     find . -name '*.go' -not -path './_*' -print0 | LC_ALL=C sort -z | xargs -0 sha256sum
   } | sha256sum | cut -c1-16
 )
@@ -58,8 +75,8 @@ tmp="$cache_root/.tmp-$key-$$"
 rm -rf "$tmp"; mkdir -p "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 start=$(date +%s.%N)
-echo "build.sh: building localcluster (Kubernetes v$KUBE_VERSION) into $out ..." >&2
-CGO_ENABLED=0 go build "${modflag[@]}" -trimpath -ldflags="$ldflags" -o "$tmp/localcluster" .
+echo "build.sh: building localcluster (Kubernetes v$KUBE_VERSION, $part) into $out ..." >&2
+CGO_ENABLED=0 go build "${modflag[@]}" "${tags[@]}" -trimpath -ldflags="$ldflags" -o "$tmp/localcluster" .
 CGO_ENABLED=0 go build "${modflag[@]}" -trimpath -ldflags="-s -w" -o "$tmp/pause" ./cmd/pause
 echo "$KUBE_VERSION" > "$tmp/kube-version"
 rm -rf "$out"

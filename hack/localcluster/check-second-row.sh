@@ -148,7 +148,7 @@ done
 
 # ---- 2. containerd 2 -----------------------------------------------------------
 echo "== containerd 2"
-sed -e "s#@CTR_DIR@#$T/containerd#g" -e "s#@SOCK@#$SOCK#g" -e "s#@SOCKET_DIR@#$T/s#g" \
+sed -e "s#@CTR_DIR@#$T/containerd#g" -e "s#@ROOT@#$T/containerd/root#g" -e "s#@SOCK@#$SOCK#g" -e "s#@SOCKET_DIR@#$T/s#g" \
     -e "s#@PAUSE_IMAGE@#$PAUSE_IMAGE#g" -e "s#@CNI_CONF_DIR@#$T/cni/net.d#g" -e "s#@RUNC@#/usr/bin/runc#g" \
     "$here/containerd2/config.toml.in" > "$T/containerd/config.toml"
 # The shim is looked up in PATH first: ours must come before Debian's 1.6 shim in /usr/bin.

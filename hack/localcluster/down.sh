@@ -132,8 +132,8 @@ if [[ -d "$DIR" ]]; then
   if $purge; then
     rm -rf "$DIR"
   else
-    rm -rf "$DIR"/{etcd,kubelet,kubelet-plugins,pod-logs,pids,cni/ipam} "$CTR_DIR/state" "$CTR_DIR/runc" \
-      "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc" "$NODES_FILE"
+    rm -rf "$DIR"/{etcd,kubelet,kubelet-plugins,pod-logs,pids,cni/ipam,s} "$CTR_DIR/state" "$CTR_DIR/runc" \
+      "$CTR_DIR/containerd.sock" "$CTR_DIR/containerd.sock.ttrpc" "$NODES_FILE" "$KUBE_VERSIONS_FILE"
   fi
 fi
 

@@ -1,3 +1,5 @@
+//go:build !kubelet_only
+
 package main
 
 import (

@@ -10,6 +10,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 . ./versions.sh
+if [[ $KUBE_VERSIONS == *,* ]]; then
+  echo "gen-gomod.sh: one Kubernetes version at a time, not KUBE_VERSION=$KUBE_VERSIONS" >&2
+  exit 2
+fi
 
 upstream_mod=$(go mod download -json "k8s.io/kubernetes@v${KUBE_VERSION}" |
   sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')

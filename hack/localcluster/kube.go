@@ -1,7 +1,11 @@
+//go:build !kubelet_only
+
+// The control plane's components, kubectl and kube-proxy: left out of a
+// kubelet-only build (build.sh --kubelet-only), which a node of an older row
+// than the control plane runs.
 package main
 
 import (
-	"context"
 	"os"
 	_ "time/tzdata" // CronJob time zones, as in the upstream kube-apiserver/kcm mains
 
@@ -16,7 +20,6 @@ import (
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
-	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 func init() {
@@ -28,9 +31,6 @@ func init() {
 	})
 	register("kube-scheduler", "upstream kube-scheduler", func([]string) int {
 		return cli.Run(scheduler.NewSchedulerCommand())
-	})
-	register("kubelet", "upstream kubelet", func([]string) int {
-		return cli.Run(kubelet.NewKubeletCommand(context.Background()))
 	})
 	register("kube-proxy", "upstream kube-proxy", func([]string) int {
 		return cli.Run(proxy.NewProxyCommand())

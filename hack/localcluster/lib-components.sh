@@ -34,14 +34,22 @@ lc_node_port_addresses() {
   echo "[$out]"
 }
 
-# lc_config NAME: writes the config file NAME reads (containerd, kubelet,
-# kube-proxy, and containerd-N, kubelet-N of node N); nothing for the others.
-# Same content on every call.
-lc_config() {
-  lc_split "$1"
-  lc_node "$LC_N"
-  case "$LC_BASE" in
-    containerd) mkdir -p "$N_CTR_DIR"; lc_write_file "$N_CTR_DIR/config.toml" <<TOML ;;
+# lc_containerd_config: the config of the current node's containerd (lc_node),
+# on stdout: Debian's containerd 1.6 reads config version 2; containerd 2
+# (second row) reads containerd2/config.toml.in, version 3, with the same
+# settings under the keys that moved.
+lc_containerd_config() {
+  if [[ $N_CONTAINERD == built ]]; then
+    if ((${#N_SHIM_DIR} > 42)); then
+      lc_log "containerd 2's shim socket folder $N_SHIM_DIR is longer than 42 characters: use a shorter LOCALCLUSTER_DIR"
+      return 1
+    fi
+    sed -e "s#@CTR_DIR@#$N_CTR_DIR#g" -e "s#@ROOT@#$N_CTR_DIR/root-2#g" -e "s#@SOCK@#$N_CTR_SOCK#g" -e "s#@SOCKET_DIR@#$N_SHIM_DIR#g" \
+      -e "s#@PAUSE_IMAGE@#$PAUSE_IMAGE#g" -e "s#@CNI_CONF_DIR@#$N_DIR/cni/net.d#g" -e "s#@RUNC@#/usr/bin/runc#g" \
+      "$LC_HERE/containerd2/config.toml.in"
+    return
+  fi
+  cat <<TOML
 version = 2
 root = "$N_CTR_DIR/root"
 state = "$N_CTR_DIR/state"
@@ -85,6 +93,18 @@ disabled_plugins = ["io.containerd.internal.v1.tracing", "io.containerd.snapshot
     conf_dir = "$N_DIR/cni/net.d"
     max_conf_num = 1
 TOML
+}
+
+# lc_config NAME: writes the config file NAME reads (containerd, kubelet,
+# kube-proxy, and containerd-N, kubelet-N of node N); nothing for the others.
+# Same content on every call.
+lc_config() {
+  lc_split "$1"
+  lc_node "$LC_N"
+  case "$LC_BASE" in
+    containerd) mkdir -p "$N_CTR_DIR"
+      lc_containerd_config >"$N_CTR_DIR/config.toml.tmp" || return 1
+      mv -f "$N_CTR_DIR/config.toml.tmp" "$N_CTR_DIR/config.toml" ;;
     # Node N > 1 adds its cgroupRoot (created by lc_node_prepare) at the end.
     kubelet) mkdir -p "$N_DIR/config"; { cat <<YAML; lc_kubelet_extra; } | lc_write_file "$N_DIR/config/kubelet.yaml" ;;
 apiVersion: kubelet.config.k8s.io/v1beta1
@@ -175,7 +195,9 @@ lc_cmd() {
   case "$1" in
     # HTTP(S)_PROXY at a closed loopback port: a pull from any registry but a
     # loopback one fails at once, with no DNS lookup or traffic off the machine.
+    # containerd 2 finds its own shim first in PATH (Debian's 1.6 shim is in /usr/bin).
     containerd | containerd-[0-9]) LC_CMD=(HTTP_PROXY=http://127.0.0.1:5999 HTTPS_PROXY=http://127.0.0.1:5999 NO_PROXY=
+        PATH="$(dirname "$N_CONTAINERD_BIN"):${LC_ENV[2]#PATH=}"
         "$N_CONTAINERD_BIN" --config "$N_CTR_DIR/config.toml") ;;
     etcd) LC_CMD=("$LC" etcd --data-dir "$DIR/etcd"
         --listen-client-url http://127.0.0.1:2379 --listen-peer-url http://127.0.0.1:2380) ;;
@@ -242,7 +264,7 @@ lc_start() {
   if lc_pid "$name" >/dev/null; then return 0; fi
   lc_split "$name"
   if ((LC_N > 1)); then lc_node_prepare "$LC_N" || return 1; fi
-  lc_config "$name"
+  lc_config "$name" || return 1
   lc_cmd "$name"
   mkdir -p "$DIR/logs" "$DIR/pids"
   # setsid execs in place (the subshell is no process-group leader), so $! is
@@ -326,7 +348,7 @@ lc_health() {
   lc_split "$1"
   lc_node "$LC_N"
   case "$1" in
-    containerd | containerd-[0-9]) timeout 5 ctr -a "$N_CTR_SOCK" version ;;
+    containerd | containerd-[0-9]) timeout 5 "$N_CTR_BIN" -a "$N_CTR_SOCK" version ;;
     etcd) "$LC" wait-http -q --timeout 1s http://127.0.0.1:2379/health ;;
     # /readyz with the admin credentials: 200 "ok" once every post-start hook ran.
     kube-apiserver) "$LC" wait-http -q --timeout 1s --ca "$PKI/ca.crt" --cert "$PKI/admin.crt" \

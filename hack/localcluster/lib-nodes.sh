@@ -76,6 +76,36 @@ lc_node_prepare() {
     --server "https://127.0.0.1:$APISERVER_PORT" --node-ips "127.0.0.1,$N_GW"
 }
 
+# lc_node_binaries N: links node N's kubelet (bin/v<version>/) and, on the
+# second row, containerd 2 (bin/containerd2/) to their cached builds, building
+# what is not cached. The control plane's binary (bin/localcluster) first.
+lc_node_binaries() {
+  local t d
+  lc_node "$1" || return 1
+  if [[ ! -e "$DIR/bin/v$N_KUBE_VERSION/localcluster" ]]; then
+    if [[ $N_KUBE_VERSION == "$KUBE_VERSION" ]]; then
+      d=$(dirname "$(readlink -f "$LC")")
+    else
+      t=$(lc_now)
+      d=$(KUBE_VERSION=$N_KUBE_VERSION "$LC_HERE/build.sh" --kubelet-only) || return 1
+      lc_log "binary ok ($(lc_since "$t")s): $d (Kubernetes v$N_KUBE_VERSION, the kubelet of $N_NAME)"
+    fi
+    ln -sfn "$d" "$DIR/bin/v$N_KUBE_VERSION"
+  fi
+  if [[ $N_CONTAINERD == built && ! -x "$DIR/bin/containerd2/containerd" ]]; then
+    t=$(lc_now)
+    d=$("$LC_HERE/build-containerd.sh") || return 1
+    lc_log "containerd 2 ok ($(lc_since "$t")s): $d"
+    ln -sfn "$d" "$DIR/bin/containerd2"
+  fi
+}
+
+# lc_runtime_name: the container runtime the current node's (lc_node) kubelet
+# reports, e.g. containerd://2.4.2.
+lc_runtime_name() {
+  lc_kubectl --request-timeout=5s get node "$N_NAME" -o 'jsonpath={.status.nodeInfo.containerRuntimeVersion}'
+}
+
 # lc_node_start N (N > 1): node N joins the running cluster: prepared, its
 # containerd started and healthy, our images imported into it, its forwarder
 # and kubelet started. The caller waits for the kubelet's health (node Ready).
@@ -83,6 +113,7 @@ lc_node_start() {
   lc_node "$1" || return 1
   local n=$N_NUM
   lc_node_prepare "$n" || return 1
+  lc_node_binaries "$n" || return 1
   lc_start "containerd-$n"
   lc_wait_healthy "containerd-$n" || return 1
   lc_node "$n"
@@ -101,20 +132,20 @@ lc_runtime_clean() {
   t=$(lc_now)
   "$LC" cri-cleanup --endpoint "unix://$N_CTR_SOCK" --timeout 60s || true
   lc_log "pods of $N_NAME removed through CRI ($(lc_since "$t")s)"
-  for id in $(lc_ctr "$N_CTR_SOCK" tasks ls -q 2>/dev/null); do
-    lc_ctr "$N_CTR_SOCK" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
+  for id in $(lc_ctr "$1" tasks ls -q 2>/dev/null); do
+    lc_ctr "$1" tasks kill -s SIGKILL "$id" >/dev/null 2>&1 || true
   done
   sleep 0.5
-  for id in $(lc_ctr "$N_CTR_SOCK" tasks ls -q 2>/dev/null); do
-    lc_ctr "$N_CTR_SOCK" tasks delete -f "$id" >/dev/null 2>&1 || true
+  for id in $(lc_ctr "$1" tasks ls -q 2>/dev/null); do
+    lc_ctr "$1" tasks delete -f "$id" >/dev/null 2>&1 || true
   done
-  for id in $(lc_ctr "$N_CTR_SOCK" containers ls -q 2>/dev/null); do
-    lc_ctr "$N_CTR_SOCK" containers delete "$id" >/dev/null 2>&1 || true
+  for id in $(lc_ctr "$1" containers ls -q 2>/dev/null); do
+    lc_ctr "$1" containers delete "$id" >/dev/null 2>&1 || true
   done
 }
 
-# lc_ctr SOCKET ARGS...: ctr in the k8s.io namespace of one containerd.
-lc_ctr() { local s=$1; shift; timeout 30 ctr -a "$s" -n k8s.io "$@"; }
+# lc_ctr N ARGS...: node N's ctr in the k8s.io namespace of its containerd.
+lc_ctr() { lc_node "$1"; shift; timeout 30 "$N_CTR_BIN" -a "$N_CTR_SOCK" -n k8s.io "$@"; }
 
 # lc_node_unlink: the veths on the current node's bridge (lc_node), the bridge and its policy rule.
 lc_node_unlink() {
@@ -198,7 +229,7 @@ lc_node_clean() {
   if [[ -d /var/log/containers ]]; then
     find /var/log/containers -maxdepth 1 -type l -lname "$N_DIR/*" -delete 2>/dev/null || true
   fi
-  rm -rf "$N_DIR"/{kubelet,kubelet-plugins,pod-logs,cni/ipam} "$N_CTR_DIR"/{state,runc,opt} \
+  rm -rf "$N_DIR"/{kubelet,kubelet-plugins,pod-logs,cni/ipam,s} "$N_CTR_DIR"/{state,runc,opt} \
     "$N_CTR_SOCK" "$N_CTR_SOCK.ttrpc"
 
   if [[ "${2:-}" == --delete-node ]]; then

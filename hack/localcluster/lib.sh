@@ -1,9 +1,13 @@
 # Shared settings and helpers of up.sh, down.sh, component.sh, check-clean.sh and kubectl.
 # shellcheck shell=bash
 LC_HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+DIR="${LOCALCLUSTER_DIR:-/var/tmp/lifecycle-localcluster}"
+# The Kubernetes version of each node (versions.sh): KUBE_VERSION when given,
+# else what the cluster set up in $DIR runs (up.sh records it), else the default.
+KUBE_VERSIONS_FILE="$DIR/kube-versions"
+if [[ -z ${KUBE_VERSION:-} && -s $KUBE_VERSIONS_FILE ]]; then KUBE_VERSION=$(<"$KUBE_VERSIONS_FILE"); fi
 . "$LC_HERE/versions.sh"
 
-DIR="${LOCALCLUSTER_DIR:-/var/tmp/lifecycle-localcluster}"
 NODE_NAME="lifecycle-node"
 POD_CIDR="10.244.0.0/24"
 POD_GW="10.244.0.1"          # gateway of the pod bridge; also the node IP
@@ -71,10 +75,21 @@ lc_node() {
   fi
   N_CTR_DIR="$N_DIR/containerd"
   N_CTR_SOCK="$N_CTR_DIR/containerd.sock"
-  # The programs its kubelet and containerd run from (one place to give a node
-  # another kubelet or containerd; today every node runs the same ones).
-  N_KUBELET_BIN="$DIR/bin/localcluster"   # = $LC (lib-components.sh)
-  N_CONTAINERD_BIN=containerd
+  # Its row (versions.sh): its kubelet's version, and the containerd that
+  # kubelet needs: Debian's 1.6 (`debian`) or containerd 2 (`built`).
+  N_KUBE_VERSION=$(kube_node_version "$n")
+  N_CONTAINERD=$(kube_containerd "$N_KUBE_VERSION")
+  # The programs its kubelet and containerd run from: bin/v<version>/ links to
+  # the build of its version (build.sh), bin/containerd2/ to containerd 2's
+  # (build-containerd.sh); up.sh makes the links.
+  N_KUBELET_BIN="$DIR/bin/v$N_KUBE_VERSION/localcluster"
+  if [[ $N_CONTAINERD == built ]]; then
+    N_CONTAINERD_BIN="$DIR/bin/containerd2/containerd" N_CTR_BIN="$DIR/bin/containerd2/ctr"
+    # containerd 2's shim sockets (containerd refuses a folder path longer than 42 characters).
+    N_SHIM_DIR="$N_DIR/s"
+  else
+    N_CONTAINERD_BIN=containerd N_CTR_BIN=ctr N_SHIM_DIR=""
+  fi
 }
 
 # lc_split NAME: sets LC_BASE to the kind of component NAME is and LC_N to

@@ -10,6 +10,14 @@
 #
 #   up.sh [--nodes N]   # N = 1 (default) or 2; or LC_NODES=N in the environment
 #
+# The Kubernetes version: KUBE_VERSION (versions.sh), one for every node
+# (KUBE_VERSION=1.37) or one per node (KUBE_VERSION=1.34,1.37: node 1 runs
+# kubelet 1.34 on Debian's containerd, node 2 kubelet 1.37 on containerd 2;
+# the control plane runs 1.37). Default: 1.34 everywhere. Each version's
+# binary and containerd 2 are built once and cached (build.sh,
+# build-containerd.sh). The versions of the running cluster are recorded in
+# $DIR/kube-versions; the other scripts (node.sh, component.sh) read them.
+#
 # The node count of the running cluster is recorded in $DIR/nodes. up.sh with
 # no count while a cluster runs accepts whatever count runs; with a count that
 # differs from the running one it says so and exits 1 (down.sh first, or
@@ -61,6 +69,11 @@ if cluster_ready "$running"; then
       "or node.sh add 2 / node.sh remove 2"
     exit 1
   fi
+  recorded=$(cat "$KUBE_VERSIONS_FILE" 2>/dev/null || echo "$KUBE_DEFAULT_VERSION")
+  if [[ $recorded != "$KUBE_VERSIONS" ]]; then
+    lc_log "the running cluster runs Kubernetes $recorded, not $KUBE_VERSIONS: run down.sh first"
+    exit 1
+  fi
   lc_log "already running, $running node(s) ($(lc_since "$t0")s)"
   echo "export KUBECONFIG=$kubeconfig"
   exit 0
@@ -81,14 +94,18 @@ t=$(lc_now)
 "$LC_HERE/install-deps.sh"
 lc_log "deps ok ($(lc_since "$t")s)"
 
-t=$(lc_now)
-bindir=$("$LC_HERE/build.sh")
-lc_log "binary ok ($(lc_since "$t")s): $bindir"
-
+# The binaries: the control plane's version, each node's, and containerd 2 if
+# a node needs it (each cached; a build prints its time).
 mkdir -p "$DIR"/{bin,pki,logs,pids,config,images,kubelet,pod-logs,cni/net.d,cni/ipam} "$CTR_DIR"
 mkdir -p -m 700 "$DIR/etcd"
+rm -rf "$DIR"/bin/v[0-9]* "$DIR/bin/containerd2"
+t=$(lc_now)
+bindir=$(KUBE_VERSION=$KUBE_VERSION "$LC_HERE/build.sh")
+lc_log "binary ok ($(lc_since "$t")s): $bindir (Kubernetes v$KUBE_VERSION)"
 ln -sfn "$bindir/localcluster" "$DIR/bin/localcluster"
 ln -sfn "$bindir/pause" "$DIR/bin/pause"
+for ((n = 1; n <= nodes; n++)); do lc_node_binaries "$n"; done
+echo "$KUBE_VERSIONS" >"$KUBE_VERSIONS_FILE"
 # Fresh logs for a fresh start (the previous run's are kept as *.log.prev).
 for f in "$DIR"/logs/*.log; do [[ -e "$f" ]] && mv -f "$f" "$f.prev"; done
 # The node count of this cluster (read by kube-proxy's config, component.sh, node.sh).
@@ -174,9 +191,15 @@ for c in "${LC_COMPONENTS[@]}"; do
   lc_pid "$c" >/dev/null || { lc_log "$c is not running; see $DIR/logs/$c.log"; exit 1; }
 done
 
+rows=""
+for ((n = 1; n <= nodes; n++)); do
+  lc_node "$n"
+  rows+="${rows:+, }$N_NAME: kubelet v$N_KUBE_VERSION, $(lc_runtime_name)"
+done
 if ((nodes == 1)); then
-  printf 'localcluster up in %ss\n' "$(lc_since "$t0")"
+  printf 'localcluster up in %ss (control plane v%s; %s)\n' "$(lc_since "$t0")" "$KUBE_VERSION" "$rows"
 else
-  printf 'localcluster up with %s nodes in %ss\n' "$nodes" "$(lc_since "$t0")"
+  printf 'localcluster up with %s nodes in %ss (control plane v%s; %s)\n' "$nodes" "$(lc_since "$t0")" \
+    "$KUBE_VERSION" "$rows"
 fi
 echo "export KUBECONFIG=$kubeconfig"
