@@ -14,6 +14,7 @@ copies only: it is the honest answer when the node's load breaks a case's own ti
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import random
 import signal
@@ -37,6 +38,7 @@ from clustertools import (
     kubectl_json,
     kubectl_result,
     report,
+    results_in,
     statuses_in,
     wait_for,
 )
@@ -124,15 +126,14 @@ class Chaos:
         return statuses_in(ns)
 
     def wait_for_verdicts(self, ns: str, count: int, timeout: float) -> dict[str, dict[str, Any]]:
-        def done() -> dict[str, dict[str, Any]] | None:
-            statuses = self.statuses(ns)
-            finished = [s for s in statuses.values() if s.get("result") in TERMINAL_RESULTS]
-            return statuses if len(statuses) == count and len(finished) == count else None
+        def done() -> bool | None:
+            results = results_in(ns)
+            finished = [r for r in results.values() if r in TERMINAL_RESULTS]
+            return (len(results) == count and len(finished) == count) or None
 
-        try:
-            return wait_for(f"{count} verdicts in {ns}", done, timeout=timeout, interval=2)
-        except AssertionError:
-            return self.statuses(ns)  # judged below: what has no verdict is lost
+        with contextlib.suppress(AssertionError):  # judged below: what has no verdict is lost
+            wait_for(f"{count} verdicts in {ns}", done, timeout=timeout, interval=2)
+        return self.statuses(ns)
 
     def pods(self, ns: str) -> list[str]:
         return [p["metadata"]["name"] for p in kubectl_json("pods", "-n", ns)["items"]]
@@ -294,7 +295,7 @@ def test_burst(chaos: Chaos) -> None:
     chaos.apply(ns, tests)
     queued = wait_for(
         "tests queued",
-        lambda: sum(s.get("result") == c.RESULT_QUEUED for s in chaos.statuses(ns).values()) or None,
+        lambda: sum(r == c.RESULT_QUEUED for r in results_in(ns).values()) or None,
         timeout=60,
     )
     chaos.tally(ns, dict.fromkeys(tests, True), timeout=900).check("burst", time.monotonic() - start)

@@ -17,6 +17,7 @@ verdict on each row, and `catalogue matrix: ...` with the counts per row.
 
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from collections.abc import Iterator
@@ -36,6 +37,7 @@ from clustertools import (
     kubectl_json,
     kubectl_result,
     report,
+    results_in,
     reversed_copy,
     statuses_in,
     wait_for,
@@ -206,16 +208,14 @@ def test_every_case_passes_on_every_row_and_its_reversed_copy_fails(catalogue: C
     start = time.monotonic()
     catalogue.apply(plan.runs)
 
-    def all_judged() -> dict[str, dict[str, Any]] | None:
-        statuses = catalogue.statuses()
-        judged = [n for n in plan.children if statuses.get(n, {}).get("result") in TERMINAL_RESULTS]
-        return statuses if len(judged) == len(plan.children) else None
+    def all_judged() -> bool | None:
+        results = results_in(catalogue.namespace)
+        return all(results.get(n) in TERMINAL_RESULTS for n in plan.children) or None
 
-    try:
-        statuses = wait_for("every catalogue verdict", all_judged, timeout=VERDICT_TIMEOUT, interval=3)
-    except AssertionError:
-        statuses = catalogue.statuses()  # reported below: what has no verdict is a failure
+    with contextlib.suppress(AssertionError):  # what has no verdict is reported below, as a failure
+        wait_for("every catalogue verdict", all_judged, timeout=VERDICT_TIMEOUT, interval=5)
     wall = time.monotonic() - start
+    statuses = catalogue.statuses()
 
     failures: list[str] = []
     differ: list[str] = []
