@@ -75,6 +75,10 @@ def _no_events(body: dict[str, Any], type_: str, reason: str, message: str) -> N
     """For contexts without an event poster (the offline tools)."""
 
 
+# A pod by namespace, name and uid (a run's pod keeps its name across attempts; its uid is new each time).
+PodKey = tuple[str, str, str]
+
+
 @dataclass(frozen=True)
 class Context:
     api: Api
@@ -88,6 +92,15 @@ class Context:
     # Pods of judged runs whose deletion failed (the API server went away right then): the scheduler
     # tries again, since a pod that does not change sends no event that would bring it back.
     pending_deletes: set[tuple[str, str]] = field(default_factory=set)
+    # Actions taken, by (pod, action index): the events the watch had queued before an action's effect
+    # show the pod without it, and must not take it again. Dropped with the pod's DELETED event; an
+    # operator that restarts reads the effect from the pod itself (actions.is_done).
+    taken: set[tuple[PodKey, int]] = field(default_factory=set)
+
+
+def _pod_key(pod: dict[str, Any]) -> PodKey:
+    meta = pod.get("metadata") or {}
+    return str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid"))
 
 
 def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
@@ -231,6 +244,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     trusted = known is not None and ref.run is not None and known.status.run >= ref.run
     test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
     deleted = event_type == "DELETED"
+    if deleted and ctx.taken:
+        ctx.taken.difference_update({key for key in ctx.taken if key[0] == _pod_key(pod)})
     observed = observe_pod(pod)
     if test is None:
         _release(ref.namespace, observed, ctx)  # the pod goes with its test, by the owner reference
@@ -248,7 +263,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         return
     match next_step(spec, observed, ctx.settings.update_image):
         case Take(index, action):
-            _take(test, pod, index, action, ctx)
+            if (_pod_key(pod), index) not in ctx.taken and _take(test, pod, index, action, ctx):
+                ctx.taken.add((_pod_key(pod), index))
             return
         case Wait():
             return
@@ -262,8 +278,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         finish(test, spec, observed, Judged(judgement.unreachable), ctx)
 
 
-def _take(test: TestState, pod: dict[str, Any], index: int, action: Action, ctx: Context) -> None:
-    """Take `action`, action `index` of the run's spec, on its pod."""
+def _take(test: TestState, pod: dict[str, Any], index: int, action: Action, ctx: Context) -> bool:
+    """Take `action`, action `index` of the run's spec, on its pod; whether it was taken."""
     namespace, pod_name = test.namespace, str(test.status.pod_name)
     try:
         if action.type == ActionType.PATCH_IMAGE:
@@ -272,12 +288,12 @@ def _take(test: TestState, pod: dict[str, Any], index: int, action: Action, ctx:
         else:
             ctx.api.delete_pod(namespace, pod_name, action.grace_period_seconds)
     except NotFound:
-        return  # the pod is gone; its DELETED event ends the run
+        return False  # the pod is gone; its DELETED event ends the run
     except Invalid as e:
         # The API refused the change (an image reference it does not take): the test cannot run as written.
         record_invalid_spec(test, InvalidSpecError(f"the API refused action {index + 1}: {e}"), ctx)
         ctx.api.delete_pod(namespace, pod_name)
-        return
+        return False
     log.info(
         "%s/%s run %d: action %d: %s",
         test.namespace,
@@ -286,6 +302,7 @@ def _take(test: TestState, pod: dict[str, Any], index: int, action: Action, ctx:
         index + 1,
         action.describe(),
     )
+    return True
 
 
 def _release(namespace: str, pod: PodObservation, ctx: Context) -> None:

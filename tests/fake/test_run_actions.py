@@ -153,6 +153,21 @@ def test_a_deleted_pod_is_held_until_its_verdict_then_released(api: FakeApi) -> 
     assert [v for v, _ in api.writes] == ["create", "patch", "delete", "patch", "patch-pod"]
 
 
+def test_events_queued_before_an_action_took_effect_do_not_take_it_again(api: FakeApi) -> None:
+    # As the catalogue's log showed: a DeletePod taken three times and a PatchImage twice within 6 s, by
+    # events the watch had queued before each action's effect showed on the pod.
+    ctx = context(api, update_image=UPDATE)
+    pod = start(api, ctx, spec=DELETE_SPEC)
+    running = api.set_pod_status(pod, RUNNING)
+    runs.on_pod(running, "MODIFIED", ctx)
+    runs.on_pod(copy.deepcopy(running), "MODIFIED", ctx)  # queued before the deletion: not deleting
+    runs.on_pod(copy.deepcopy(running), "MODIFIED", ctx)
+    assert [v for v, _ in api.writes] == ["create", "patch", "delete"]
+    # The pod's DELETED event forgets it; a run's next pod (a new uid) is acted on afresh.
+    runs.on_pod(copy.deepcopy(running), "DELETED", ctx)
+    assert ctx.taken == set()
+
+
 def test_a_held_pod_is_released_when_its_test_is_gone_or_its_run_is_over(api: FakeApi) -> None:
     ctx = context(api)
     pod = start(api, ctx, spec=DELETE_SPEC)
