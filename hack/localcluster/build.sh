@@ -58,7 +58,8 @@ if [[ -x "$out/localcluster" && -x "$out/pause" ]]; then
 fi
 
 mkdir -p "$cache_root"
-exec 9>"$cache_root/.lock"
+# One lock per build (up.sh builds the versions of a cluster side by side).
+exec 9>"$cache_root/.lock-$key"
 flock 9
 if [[ -x "$out/localcluster" && -x "$out/pause" ]]; then # built while we waited
   echo "$out"

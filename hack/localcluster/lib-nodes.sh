@@ -100,6 +100,33 @@ lc_node_binaries() {
   fi
 }
 
+# lc_prebuild N: builds, side by side, every binary a cluster of N nodes needs
+# that the caches lack: the control plane's, the kubelet of each other node
+# version, containerd 2 (each build.sh / build-containerd.sh call returns at
+# once when cached; their progress goes to stderr). A cold Go build leaves a
+# core idle while it downloads modules and links, so together they finish
+# sooner than one after the other. lc_node_binaries then finds them cached.
+lc_prebuild() {
+  local n p rc=0 seen=" " pids=()
+  KUBE_VERSION=$KUBE_VERSION "$LC_HERE/build.sh" >/dev/null &
+  pids+=($!)
+  for ((n = 1; n <= $1; n++)); do
+    lc_node "$n" || return 1
+    if [[ $N_KUBE_VERSION != "$KUBE_VERSION" && $seen != *" $N_KUBE_VERSION "* ]]; then
+      seen+="$N_KUBE_VERSION "
+      KUBE_VERSION=$N_KUBE_VERSION "$LC_HERE/build.sh" --kubelet-only >/dev/null &
+      pids+=($!)
+    fi
+    if [[ $N_CONTAINERD == built && $seen != *" containerd2 "* ]]; then
+      seen+="containerd2 "
+      "$LC_HERE/build-containerd.sh" >/dev/null &
+      pids+=($!)
+    fi
+  done
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return "$rc"
+}
+
 # lc_runtime_name: the container runtime the current node's (lc_node) kubelet
 # reports, e.g. containerd://2.4.2.
 lc_runtime_name() {

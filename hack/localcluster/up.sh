@@ -100,6 +100,9 @@ mkdir -p "$DIR"/{bin,pki,logs,pids,config,images,kubelet,pod-logs,cni/net.d,cni/
 mkdir -p -m 700 "$DIR/etcd"
 rm -rf "$DIR"/bin/v[0-9]* "$DIR/bin/containerd2"
 t=$(lc_now)
+lc_prebuild "$nodes" || { lc_log "a build failed (see above)"; exit 1; }
+lc_log "builds ok ($(lc_since "$t")s)"
+t=$(lc_now)
 bindir=$(KUBE_VERSION=$KUBE_VERSION "$LC_HERE/build.sh")
 lc_log "binary ok ($(lc_since "$t")s): $bindir (Kubernetes v$KUBE_VERSION)"
 ln -sfn "$bindir/localcluster" "$DIR/bin/localcluster"
