@@ -26,14 +26,16 @@ still fails every time.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from lifecycle_operator.actions import deletes_pod
 from lifecycle_operator.api import ExpectationType, LifecycleTestSpec
 from lifecycle_operator.api.spec import POST_START, hook_subject
+from lifecycle_operator.evidence import LogRequest
 from lifecycle_operator.instrumentation import Verb
 from lifecycle_operator.observation import PodObservation
-from lifecycle_operator.timeline import Timeline
+from lifecycle_operator.timeline import Timeline, parse_line
 from lifecycle_operator.verdicts import Verdict
 
 # What a loaded node may add between a hook's sleep ending and its Exiting being logged: the sleep's own
@@ -166,3 +168,25 @@ def deleted_too_late(spec: LifecycleTestSpec, pod: PodObservation, verdicts: lis
             return None
         found.append(why)
     return "the operator's deletion came after the case's scripted exit: " + "; ".join(found)
+
+
+def silent_instances(pod: PodObservation, logs: Mapping[LogRequest, str | None]) -> set[str]:
+    """The containers running when the run was judged whose current instance's log held no event yet:
+    the kubelet reports an instance running a moment before its command writes its first line."""
+    silent: set[str] = set()
+    for c in pod.containers.values():
+        text = logs.get(LogRequest(c.name, previous=False))
+        if c.running and text is not None and not any(parse_line(line) for line in text.splitlines()):
+            silent.add(c.name)
+    return silent
+
+
+def judged_too_soon(verdicts: list[Verdict], silent: set[str]) -> str | None:
+    """Why the failures of a run say nothing about the kubelet: each is about a container whose current
+    instance had not logged yet, so its events were not there to read; None when they are real failures.
+    A failure by presence needs events, so it is never one of these."""
+    failed = [v for v in verdicts if not v.passed]
+    if not failed or not all(v.expectation.container in silent for v in failed):
+        return None
+    names = ", ".join(sorted({str(v.expectation.container) for v in failed}))
+    return f"the run was judged before the current instance of {names} had logged anything"

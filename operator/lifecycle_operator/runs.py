@@ -47,7 +47,7 @@ from lifecycle_operator.api import (
 from lifecycle_operator.apiclient import Api, Conflict, Invalid, KubeError, NotFound, Transient
 from lifecycle_operator.evidence import LogRequest, collect_records, logs_needed
 from lifecycle_operator.judging import judge, met_at
-from lifecycle_operator.margins import deleted_too_late, inconclusive
+from lifecycle_operator.margins import deleted_too_late, inconclusive, judged_too_soon, silent_instances
 from lifecycle_operator.metrics import Metrics
 from lifecycle_operator.nodes import NodeInfo
 from lifecycle_operator.observation import PodObservation, observe_pod
@@ -434,11 +434,14 @@ def judge_run(
     if pod is None or isinstance(ending, Lost):
         reason, message = outcome_reason([], ending)
         return RunOutcome(run, reason, message, node_name=pod.node_name if pod else None)
-    records = collect_records(pod, _read_logs(namespace, pod, ctx))
+    logs = _read_logs(namespace, pod, ctx)
+    records = collect_records(pod, logs)
     timeline = build_timeline(r.text for r in records)
     verdicts = evaluate(spec.expectations, timeline, pod, ctx.settings.update_image)
     explained = (
-        inconclusive(spec, timeline, verdicts) or deleted_too_late(spec, pod, verdicts)
+        inconclusive(spec, timeline, verdicts)
+        or deleted_too_late(spec, pod, verdicts)
+        or judged_too_soon(verdicts, silent_instances(pod, logs))
         if isinstance(ending, Judged)
         else None
     )

@@ -4,8 +4,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from builders import pod, status
+
 from lifecycle_operator.api import parse_spec
-from lifecycle_operator.margins import cut_short_hooks, deleted_too_late, inconclusive
+from lifecycle_operator.evidence import LogRequest
+from lifecycle_operator.margins import (
+    cut_short_hooks,
+    deleted_too_late,
+    inconclusive,
+    judged_too_soon,
+    silent_instances,
+)
 from lifecycle_operator.observation import observe_pod
 from lifecycle_operator.timeline import build_timeline
 from lifecycle_operator.verdicts import Verdict, evaluate
@@ -253,3 +262,39 @@ def test_a_restart_the_kubelet_owes_no_one_stays_a_failure() -> None:
     assert deleted_too_late(spec, pod, failed(DELETES)) is None
     keeps = {**DELETES, "actions": [DELETES["actions"][1]]}
     assert deleted_too_late(parse_spec(keeps), pod, failed(keeps, 0)) is None
+
+
+def test_a_run_judged_before_a_restarted_instance_logged_is_inconclusive() -> None:
+    # As CI saw it on kubelet 1.37: the sidecar restarted with its new image and was judged running at
+    # once, before its new instance logged Starting; HasRestarted saw one Starting, not two.
+    raw = pod(
+        "Pending",
+        init=[status("restartable-init-1", {"running": {}}, restarts=1), status("init-2", {"running": {}})],
+    )
+    logs = {
+        LogRequest("restartable-init-1", previous=False): "",
+        LogRequest("init-2", previous=False): "1764417600 10.00 init-2 Starting\n",
+    }
+    silent = silent_instances(observe_pod(raw), logs)
+    assert silent == {"restartable-init-1"}
+    spec = {
+        "pod": {
+            "initContainers": [{"name": "restartable-init-1", "restartPolicy": "Always"}, {"name": "init-2"}],
+            "containers": [{"name": "a"}],
+        },
+        "expectations": [
+            {"type": "HasRestarted", "container": "restartable-init-1"},
+            {"type": "Starts", "container": "init-2"},
+        ],
+    }
+    assert judged_too_soon(failed(spec, 0), silent) == (
+        "the run was judged before the current instance of restartable-init-1 had logged anything"
+    )
+    # A failure about a container that had logged is a failure, alone or beside one that had not.
+    assert judged_too_soon(failed(spec, 1), silent) is None
+    assert judged_too_soon(failed(spec, 0, 1), silent) is None
+    # A log not read (its message was used), or a container not running, is never silent.
+    assert silent_instances(observe_pod(raw), {}) == set()
+    stopped = pod("Failed", init=[status("restartable-init-1", {"terminated": {"exitCode": 0}}, restarts=1)])
+    empty = {LogRequest("restartable-init-1", previous=False): ""}
+    assert silent_instances(observe_pod(stopped), empty) == set()
