@@ -10,9 +10,9 @@ The cases that delete their pod mid-run assume the same of the operator: upstrea
 delete the pod once it runs, and give its container 10 s before its scripted exit. On a busy node the
 deletion can come after that exit, and the kubelet then restarts the container as the pod's restartPolicy
 tells it to. A run is inconclusive, not failed, when every failed expectation is a HasNotRestarted of a
-regular container whose first instance ended before the pod's deletion was asked for, in a way its
-restartPolicy restarts (Always, or OnFailure after a non-zero exit). A restart after the deletion, or one
-the policy forbids, is still a Failed verdict.
+regular container whose instance before the current one ended before the pod's deletion was asked for,
+in a way its restartPolicy restarts (Always, or OnFailure after a non-zero exit). A restart after the
+deletion, or one the policy forbids, is still a Failed verdict.
 
 A run is inconclusive, not failed, when every failed expectation failed only for want of an event of
 such a hook: one that, by the spec, should have finished inside its container's scripted lifetime, whose

@@ -245,7 +245,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
     deleted = event_type == "DELETED"
     if deleted and ctx.taken:
-        ctx.taken.difference_update({key for key in ctx.taken if key[0] == _pod_key(pod)})
+        gone = _pod_key(pod)
+        ctx.taken.difference_update({key for key in ctx.taken if key[0] == gone})
     observed = observe_pod(pod)
     if test is None:
         _release(ref.namespace, observed, ctx)  # the pod goes with its test, by the owner reference
