@@ -62,6 +62,18 @@ class PodObservation:
     # When deletion was asked for: deletionTimestamp less the grace period (the API server's clock).
     deletion_requested_at: datetime | None = None
     finalizers: tuple[str, ...] = ()
+    created_at: datetime | None = None
+    # When the scheduler bound the pod to its node (its PodScheduled condition turned True).
+    scheduled_at: datetime | None = None
+
+    @property
+    def placement_lag(self) -> timedelta:
+        """How long the pod waited for the control plane to give it to a node after it was created:
+        time no kubelet had it (seconds normally; an API server outage or a busy scheduler can make it
+        most of a run's timeout)."""
+        if self.created_at is None or self.scheduled_at is None:
+            return timedelta(0)
+        return max(timedelta(0), self.scheduled_at - self.created_at)
 
     @property
     def terminal(self) -> bool:
@@ -137,4 +149,13 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
         regular=tuple(str(c["name"]) for c in spec.get("containers") or []),
         deletion_requested_at=_deletion_requested_at(meta),
         finalizers=tuple(meta.get("finalizers") or ()),
+        created_at=parse_time(meta.get("creationTimestamp")),
+        scheduled_at=_scheduled_at(status),
     )
+
+
+def _scheduled_at(status: dict[str, Any]) -> datetime | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "PodScheduled" and condition.get("status") == "True":
+            return parse_time(condition.get("lastTransitionTime"))
+    return None

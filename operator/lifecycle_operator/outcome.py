@@ -30,7 +30,11 @@ class Judged:
 
 @dataclass(frozen=True)
 class TimedOut:
+    """The deadline passed before the judging condition was met. `unscheduled`: the pod was still not
+    bound to a node then, so no kubelet ever had it and the run says nothing about one (Inconclusive)."""
+
     detail: str | None = None
+    unscheduled: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,11 @@ def outcome_reason(
     match ending:
         case Lost(detail):
             return c.REASON_POD_LOST, detail
+        case TimedOut(unscheduled=True):
+            return c.REASON_INCONCLUSIVE, (
+                "the pod was not scheduled to a node before the deadline: no kubelet had it, so the run "
+                "says nothing about one (the scheduler or the API server was late)"
+            )
         case TimedOut(detail):
             message = "the judging condition was not met before the deadline"
             return c.REASON_TIMED_OUT, f"{message}: {detail}" if detail else message

@@ -320,7 +320,9 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
 
     The deadline may be noticed late (the operator or the API server was down). A pod whose judging
     condition was met by the deadline, by the pod's own timestamps, gets its normal verdict; TimedOut
-    means the condition was not met in time.
+    means the condition was not met in time. The timeout is the kubelet's: the time the pod waited to be
+    scheduled is added to it, and a pod still unscheduled at the deadline ends Inconclusive (no kubelet
+    had it: an API server outage or a busy scheduler, not the kubelet's contract).
     """
     test = _read_test(namespace, name, ctx)
     if test is None:
@@ -334,6 +336,12 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
     except NotFound:
         finish(test, spec, None, Lost("the pod disappeared before the run was judged"), ctx)
         return
+    if pod.node_name is None:
+        finish(test, spec, pod, TimedOut(unscheduled=True), ctx)
+        return
+    deadline = status.deadline + pod.placement_lag
+    if deadline > times.now():
+        return  # the kubelet has had the pod for less than the timeout: the pod watch may judge it yet
     step = next_step(spec, pod, ctx.settings.update_image)
     if isinstance(step, Unreachable):
         finish(test, spec, pod, Judged(step.message, step.late), ctx)
@@ -342,23 +350,21 @@ def on_deadline(namespace: str, name: str, ctx: Context) -> None:
     if isinstance(step, AllTaken):
         judgement = judge(spec.judge_when, pod)
         reached = met_at(spec.judge_when, pod)
-        if judgement.ready and (reached is None or reached <= status.deadline):
+        if judgement.ready and (reached is None or reached <= deadline):
             finish(test, spec, pod, Judged(judgement.unreachable), ctx)
             return
     else:
         waiting = f"action {step.index + 1} ({step.action.describe()}) was not taken"
-    silent = _kubelet_silent_since(test, pod, status.deadline, ctx)
+    silent = _kubelet_silent_since(test, pod.node_name, deadline, ctx)
     if silent is None:
         finish(test, spec, pod, TimedOut(waiting), ctx)
-    elif times.now() - status.deadline > timedelta(seconds=ctx.settings.api_outage_seconds):
+    elif times.now() - deadline > timedelta(seconds=ctx.settings.api_outage_seconds):
         detail = f"the kubelet of node {pod.node_name} has not reported since {times.format_time(silent)}"
         finish(test, spec, pod, TimedOut(detail), ctx)
     # Else the pod's status may be stale (the kubelet could not reach the API server): wait for it.
 
 
-def _kubelet_silent_since(
-    test: TestState, pod: PodObservation, deadline: datetime, ctx: Context
-) -> datetime | None:
+def _kubelet_silent_since(test: TestState, node: str, deadline: datetime, ctx: Context) -> datetime | None:
     """None when the kubelet has reported steadily since the deadline, so the pod's status in the API
     is how the kubelet saw it; else the last time it is known to have reported.
 
@@ -368,10 +374,8 @@ def _kubelet_silent_since(
     then was really not done by its deadline. After an outage the kubelet reconnects in its own time
     (up to ~90 s here), and until then the API shows a pod that ended meanwhile as still running.
     """
-    if pod.node_name is None:
-        return None  # never scheduled: nothing for a kubelet to report
     try:
-        renewed = times.parse_time(ctx.api.get_node_lease(pod.node_name).get("spec", {}).get("renewTime"))
+        renewed = times.parse_time(ctx.api.get_node_lease(node).get("spec", {}).get("renewTime"))
     except NotFound:
         return None  # a node without a lease (kubelets before 1.17) cannot say more
     if renewed is None or renewed < deadline:

@@ -195,6 +195,7 @@ def test_a_deadline_names_the_action_not_taken(api: FakeApi) -> None:
     ctx = context(api, update_image=UPDATE)
     pod = start(api, ctx, spec=PATCH_SPEC)
     api.set_pod_status(pod, {"phase": "Pending"})
+    api.pods[("ns", pod)]["spec"]["nodeName"] = "node-1"  # scheduled: the kubelet had it
     api.test("t")["status"]["deadline"] = "2020-01-01T00:00:00Z"
     runs.on_deadline("ns", "t", ctx)
     status = api.status("t")

@@ -219,8 +219,13 @@ def test_a_running_pod_is_not_judged_yet(api: FakeApi) -> None:
     assert api.status("t")["result"] == c.RESULT_RUNNING
 
 
-def make_overdue(api: FakeApi, name: str = "t") -> datetime:
-    deadline = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+def on_node(api: FakeApi, pod: str, status: dict[str, Any]) -> None:
+    api.set_pod_status(pod, status)
+    api.pods[("ns", pod)]["spec"]["nodeName"] = "node-1"
+
+
+def make_overdue(api: FakeApi, name: str = "t", ago: int = 30) -> datetime:
+    deadline = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=ago)
     api.status(name)["deadline"] = format_time(deadline)
     return deadline
 
@@ -233,7 +238,7 @@ def test_a_deadline_noticed_late_judges_the_pod_by_its_own_timestamps(
     ctx = context(api)
     pod = start(api, ctx)
     deadline = make_overdue(api)
-    api.set_pod_status(pod, terminated_pod(finished=deadline + timedelta(seconds=finished)))
+    on_node(api, pod, terminated_pod(finished=deadline + timedelta(seconds=finished)))
     runs.on_deadline("ns", "t", ctx)
     assert api.status("t")["conditions"][-1]["reason"] == reason
 
@@ -242,12 +247,70 @@ def test_a_pod_still_running_at_its_deadline_timed_out(api: FakeApi) -> None:
     ctx = context(api)
     pod = start(api, ctx)
     make_overdue(api)
-    api.set_pod_status(pod, {"phase": "Running"})
+    on_node(api, pod, {"phase": "Running"})
     runs.on_deadline("ns", "t", ctx)
     status = api.status("t")
     assert status["result"] == c.RESULT_FAILED
     assert status["conditions"][-1]["reason"] == c.REASON_TIMED_OUT
     assert ("ns", pod) not in api.pods
+
+
+def test_a_pod_not_scheduled_by_its_deadline_is_inconclusive_and_run_again(api: FakeApi) -> None:
+    """From a chaos run: a pod created 4 s before the API server went down for 120 s was still not
+    bound to a node when the deadline was judged, 13 s after the API server was back. No kubelet had
+    it: TimedOut there was a false Failed."""
+    ctx = context(api, max_attempts=2)
+    pod = start(api, ctx)
+    make_overdue(api)
+    api.set_pod_status(pod, {"phase": "Pending"})  # no nodeName
+    runs.on_deadline("ns", "t", ctx)
+    status = api.status("t")
+    assert status["result"] == c.RESULT_RUNNING
+    assert status["attempt"] == 2
+    make_overdue(api)
+    runs.on_deadline("ns", "t", ctx)
+    status = api.status("t")
+    assert status["result"] == c.RESULT_INCONCLUSIVE
+    assert status["conditions"][-1]["reason"] == c.REASON_INCONCLUSIVE
+    assert "not scheduled to a node before the deadline" in status["conditions"][-1]["message"]
+
+
+def scheduled(api: FakeApi, pod: str, created: datetime, bound: datetime, status: dict[str, Any]) -> None:
+    on_node(api, pod, status)
+    condition = {"type": "PodScheduled", "status": "True", "lastTransitionTime": format_time(bound)}
+    api.pods[("ns", pod)]["status"]["conditions"] = [condition]
+    api.pods[("ns", pod)]["metadata"]["creationTimestamp"] = format_time(created)
+
+
+def test_the_time_a_pod_waited_to_be_scheduled_is_added_to_its_timeout(api: FakeApi) -> None:
+    """The timeout bounds the kubelet's part: a pod bound 60 s after its creation (the scheduler could
+    not reach the API server) has its deadline 60 s later."""
+    ctx = context(api)
+    pod = start(api, ctx)
+    deadline = make_overdue(api, ago=30)
+    created = deadline - timedelta(seconds=300)
+    bound = created + timedelta(seconds=60)
+    scheduled(api, pod, created, bound, {"phase": "Running"})
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["result"] == c.RESULT_RUNNING  # the kubelet's deadline is 30 s away
+    # Noticed once both have passed: it finished 20 s after the test's deadline, 40 s before the
+    # kubelet's. Judged, not TimedOut.
+    deadline = make_overdue(api, ago=90)
+    created = deadline - timedelta(seconds=300)
+    bound = created + timedelta(seconds=60)
+    scheduled(api, pod, created, bound, terminated_pod(finished=deadline + timedelta(seconds=20)))
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["conditions"][-1]["reason"] == c.REASON_EXPECTATIONS_MET
+
+
+def test_a_pod_scheduled_at_once_keeps_its_deadline(api: FakeApi) -> None:
+    ctx = context(api)
+    pod = start(api, ctx)
+    deadline = make_overdue(api)
+    created = deadline - timedelta(seconds=300)
+    scheduled(api, pod, created, created + timedelta(seconds=1), {"phase": "Running"})
+    runs.on_deadline("ns", "t", ctx)
+    assert api.status("t")["conditions"][-1]["reason"] == c.REASON_TIMED_OUT
 
 
 def test_a_deadline_not_yet_passed_does_nothing(api: FakeApi) -> None:
@@ -416,11 +479,6 @@ def test_a_queued_test_is_written_once(api: FakeApi) -> None:
     pod = runs.start_run("ns", "t", ctx, after_run=0)
     assert pod is not None
     assert "queuedTime" not in api.status("t")
-
-
-def on_node(api: FakeApi, pod: str, status: dict[str, Any]) -> None:
-    api.set_pod_status(pod, status)
-    api.pods[("ns", pod)]["spec"]["nodeName"] = "node-1"
 
 
 def test_a_pod_not_done_at_its_deadline_waits_for_the_kubelet_to_report(api: FakeApi) -> None:

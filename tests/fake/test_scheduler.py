@@ -119,6 +119,7 @@ async def test_an_overdue_run_is_judged_and_a_resumed_one_checked() -> None:
     api.add_test("orphan", SPEC, {"result": "Running", "run": 1, "podName": "p-gone", "deadline": late})
     api.pods[("ns", "p-late")] = {
         "metadata": {"name": "p-late", "namespace": "ns"},
+        "spec": {"nodeName": "node-1"},
         "status": {"phase": "Running"},
     }
     for body in list(api.tests.values()):

@@ -842,7 +842,8 @@ class LifecycleTestSpec(SpecModel):
         ge=5,
         le=86400,
         description="Give up (reason TimedOut) when the judging condition is not met this many seconds after "
-        "the pod was created. Defaults to the operator's setting (300).",
+        "the pod was created, not counting the time it waited to be scheduled; a pod still unscheduled "
+        "then is Inconclusive. Defaults to the operator's setting (300).",
     )
     interval_seconds: int | None = Field(
         None,
