@@ -96,6 +96,9 @@ class Context:
     # show the pod without it, and must not take it again. Dropped with the pod's DELETED event; an
     # operator that restarts reads the effect from the pod itself (actions.is_done).
     taken: set[tuple[PodKey, int]] = field(default_factory=set)
+    # Pods of judged runs whose deletion was asked for, by (namespace, name): the events queued before
+    # show them alive, and must not delete them again. Dropped with the pod's DELETED event.
+    deleted: set[tuple[str, str]] = field(default_factory=set)
 
 
 def _pod_key(pod: dict[str, Any]) -> PodKey:
@@ -226,8 +229,11 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
         spec = None
     if _retain(_retention(spec, ctx), passed=result == c.RESULT_PASSED):
         return
+    if (ref.namespace, ref.name) in ctx.deleted:
+        return  # asked already; this event was queued before the deletion showed
     log.info("%s/%s: deleting pod %s of finished run %d", ref.namespace, ref.test, ref.name, ref.run)
     ctx.api.delete_pod(ref.namespace, ref.name)
+    ctx.deleted.add((ref.namespace, ref.name))
 
 
 def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: TestState | None = None) -> None:
@@ -244,6 +250,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     trusted = known is not None and ref.run is not None and known.status.run >= ref.run
     test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
     deleted = event_type == "DELETED"
+    if deleted:
+        ctx.deleted.discard((ref.namespace, ref.name))
     if deleted and ctx.taken:
         gone = _pod_key(pod)
         ctx.taken.difference_update({key for key in ctx.taken if key[0] == gone})
@@ -517,6 +525,7 @@ def finish(
     if pod_name and not deleting and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
         try:
             ctx.api.delete_pod(namespace, pod_name)
+            ctx.deleted.add((namespace, pod_name))
         except KubeError as e:
             ctx.pending_deletes.add((namespace, pod_name))
             log.warning("%s/%s: could not delete pod %s, will try again: %s", namespace, name, pod_name, e)
@@ -528,6 +537,7 @@ def retry_delete(namespace: str, pod: str, ctx: Context) -> None:
     """Delete a judged run's pod whose deletion failed before; it stays pending until this succeeds."""
     ctx.api.delete_pod(namespace, pod)
     ctx.pending_deletes.discard((namespace, pod))
+    ctx.deleted.add((namespace, pod))
     log.info("%s: deleted pod %s of a judged run", namespace, pod)
 
 
