@@ -25,6 +25,13 @@ log = logging.getLogger(__name__)
 
 WATCH_SERVER_TIMEOUT: Final = 300
 HANDLER_THREADS: Final = 32
+# The first listing of each watch comes in pages of this many objects, not in one response: 10,000 tests
+# are tens of MB of JSON, parsed at once.
+LIST_CHUNK: Final = 500
+# The API server sends only our pods: the pod handler's labels= filter is kopf's, applied to every pod of
+# the watched namespaces after it has been received and parsed.
+WORKER_IDLE_SECONDS: Final = 0.5
+OUR_PODS: Final = f"{c.LABEL_MANAGED_BY}={c.MANAGED_BY},{c.LABEL_TEST}"
 # The longest wait between two retries of a failing API request.
 MAX_BACKOFF_SECONDS: Final = 15
 
@@ -62,6 +69,11 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     # twice, so that events that decide nothing never queue ahead of a verdict.
     settings.execution.max_workers = HANDLER_THREADS
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
+    settings.watching.chunk_size = LIST_CHUNK
+    # kopf's worker for an object holds its last body until it has been idle this long (5 s by default):
+    # a restart's listing of 10,000 tests would otherwise hold most of them at once.
+    settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
+    settings.watching.label_selectors["v1", "pods"] = OUR_PODS
     scheduler = _scheduler(memo)
     settings.networking.error_backoffs = api_error_backoffs(scheduler.ctx.settings.api_outage_seconds)
     task = asyncio.create_task(scheduler.run(), name="lifecycle scheduler")
@@ -106,8 +118,9 @@ def pod_seen(event: kopf.RawEvent, memo: kopf.Memo, **_: Any) -> None:
     scheduler = _scheduler(memo)
     ref = owner_of(pod)
     view = scheduler.tests.get((ref.namespace, ref.test)) if ref is not None else None
+    known = view.state if view is not None and not view.partial else None
     try:
-        runs.on_pod(pod, event["type"], scheduler.ctx, known=view.state if view is not None else None)
+        runs.on_pod(pod, event["type"], scheduler.ctx, known=known)
     except (Transient, Invalid) as e:
         # The next event of this pod, or the run's deadline, tries again.
         log.warning("could not judge pod %s yet: %s", pod["metadata"]["name"], e)

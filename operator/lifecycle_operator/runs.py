@@ -77,6 +77,8 @@ def _no_events(body: dict[str, Any], type_: str, reason: str, message: str) -> N
 
 # A pod by namespace, name and uid (a run's pod keeps its name across attempts; its uid is new each time).
 PodKey = tuple[str, str, str]
+# A test by namespace and name.
+Key = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,15 @@ def record_invalid_spec(test: TestState, error: InvalidSpecError, ctx: Context) 
     log.info("%s/%s: invalid spec: %s", test.namespace, test.name, error)
 
 
-def queue_run(test: TestState, why: str, ctx: Context) -> None:
-    """Say that the test's next run waits for a slot (once: a queued test is not written again)."""
+def queue_run(test: TestState | Key, why: str, ctx: Context) -> None:
+    """Say that the test's next run waits for a slot (once: a queued test is not written again). Given
+    the test's key, not its state, it reads the test first (the scheduler's view of a test at rest lacks
+    the conditions the patch keeps)."""
+    if isinstance(test, tuple):
+        read = _read_test(*test, ctx)
+        if read is None:
+            return
+        test = read
     if test.status.queued:
         return
     patch = run_queued(test.status, test.status.run + 1, test.generation, times.now(), why)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Final
 
@@ -42,6 +42,9 @@ class TestView:
     raw_status: dict[str, Any] = field(default_factory=dict)
     # The child of an everyNode test.
     child: Child | None = None
+    # The state lacks what only a run in progress needs (the raw spec, conditions and history): a test
+    # at rest, of which the operator may hold thousands. Whoever needs more reads the test.
+    partial: bool = False
 
     @classmethod
     def read(cls, body: dict[str, Any]) -> TestView:
@@ -55,7 +58,16 @@ class TestView:
             return cls(
                 state, None, None, every_node=spec.pod, raw_status=raw if isinstance(raw, dict) else {}
             )
-        return cls(state, spec.interval_seconds, spec.pod.node_name, child=Child.read(body))
+        child = Child.read(body)
+        if child is None and state.status.finished:
+            status = replace(state.status, conditions=[], history=[])
+            return cls(
+                replace(state, spec={}, status=status),
+                spec.interval_seconds,
+                spec.pod.node_name,
+                partial=True,
+            )
+        return cls(state, spec.interval_seconds, spec.pod.node_name, child=child)
 
 
 def due_rerun(view: TestView, now: datetime) -> bool:

@@ -88,10 +88,14 @@ class Scheduler:
         settings = self.ctx.settings
         while True:
             await self._refresh_nodes()
+            started = time.monotonic()
             self.step(datetime.now(UTC))
+            spent = time.monotonic() - started
             self._wake.clear()
-            # Let a burst of watch events (a restart lists every test) land before the next look.
-            await asyncio.sleep(COALESCE_SECONDS)
+            # Let a burst of watch events (a restart lists every test) land before the next look. A look
+            # goes over every test (10,000 take tens of ms): the pause grows with it, so that looking
+            # never takes more than a fifth of the event loop while the events stream in.
+            await asyncio.sleep(max(COALESCE_SECONDS, 4 * spent))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=settings.scheduler_tick_seconds)
 
@@ -115,7 +119,8 @@ class Scheduler:
         for key in admission.wait:
             view = self.tests[key]
             unsaid = not view.state.status.queued and key not in self._queue_sent
-            if unsaid and self._act(key, runs.queue_run, view.state, why, self.ctx):
+            test = key if view.partial else view.state
+            if unsaid and self._act(key, runs.queue_run, test, why, self.ctx):
                 self._queue_sent.add(key)
         self._waiting = len(admission.wait)
         self.ctx.metrics.queued.set(self._waiting)

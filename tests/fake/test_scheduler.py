@@ -18,6 +18,7 @@ from lifecycle_operator import kube, runs
 from lifecycle_operator import scheduler as scheduler_module
 from lifecycle_operator.apiclient import Invalid, NotFound, Transient
 from lifecycle_operator.metrics import Metrics
+from lifecycle_operator.schedule import TestView
 from lifecycle_operator.scheduler import Scheduler
 from lifecycle_operator.settings import Settings
 from lifecycle_operator.times import format_time
@@ -301,3 +302,51 @@ async def test_a_pod_whose_deletion_failed_is_deleted_later() -> None:
     await settle(scheduler, api)
     assert ("ns", pod) not in api.pods
     assert scheduler.ctx.pending_deletes == set()
+
+
+@in_loop
+async def test_a_test_at_rest_is_held_partly_and_read_whole_before_it_is_queued() -> None:
+    """10,000 finished tests: the scheduler keeps no raw spec, conditions or history of a test at rest.
+    When such a test wants a run and must wait, the Queued patch comes from the test read whole, so the
+    conditions it keeps keep their transition times."""
+    api = FakeApi()
+    scheduler = make(api, per_node=1)
+    await scheduler._refresh_nodes()
+    since = "2026-01-01T00:00:00Z"
+    done = {
+        "result": c.RESULT_PASSED,
+        "run": 1,
+        "observedGeneration": 1,
+        "completionTime": format_time(datetime.now(UTC)),
+        "conditions": [
+            {
+                "type": c.CONDITION_RUNNING,
+                "status": "False",
+                "reason": "RunFinished",
+                "lastTransitionTime": since,
+            },
+            {
+                "type": c.CONDITION_SUCCEEDED,
+                "status": "True",
+                "reason": "ExpectationsMet",
+                "lastTransitionTime": since,
+            },
+        ],
+        "history": [{"run": 1, "result": c.RESULT_PASSED}],
+    }
+    scheduler.seen(api.add_test("busy", SPEC), "ADDED")
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    body = api.add_test("rest", SPEC, done)
+    view = TestView.read(body)
+    assert view.partial
+    assert (view.state.spec, view.state.status.conditions, view.state.status.history) == ({}, [], [])
+    api.test("rest")["metadata"]["generation"] = 2  # a new spec: it wants a run, and the slot is taken
+    scheduler.seen(copy.deepcopy(api.test("rest")), "MODIFIED")
+    scheduler.step(datetime.now(UTC))
+    await settle(scheduler, api)
+    status = api.status("rest")
+    assert status["result"] == c.RESULT_QUEUED
+    running = next(x for x in status["conditions"] if x["type"] == c.CONDITION_RUNNING)
+    assert running["lastTransitionTime"] == since
+    assert status["history"] == done["history"]
