@@ -40,7 +40,9 @@ if [[ ! -x $binary ]]; then
     for pkg in helm.sh/helm/v3/pkg/chartutil helm.sh/helm/v3/pkg/lint/rules; do
         ldflags+=" -X $pkg.k8sVersionMajor=$K8S_MAJOR -X $pkg.k8sVersionMinor=$K8S_MINOR"
     done
-    CGO_ENABLED=0 GOBIN="$build_dir" go install -p "${LCO_GO_BUILD_P:-1}" -trimpath -ldflags "$ldflags" \
+    # -dwarf=false: no DWARF from the compiler either, as hack/localcluster/build.sh.
+    CGO_ENABLED=0 GOBIN="$build_dir" go install -p "${LCO_GO_BUILD_P:-1}" -trimpath -gcflags=all=-dwarf=false \
+        -ldflags "$ldflags" \
         "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" >&2
     # Move into place only once the build succeeded, so an interrupted build never looks cached.
     mv "$build_dir/helm" "$binary"

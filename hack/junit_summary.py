@@ -12,11 +12,14 @@ The e2e marker is read from the report, where tests/conftest.py records it as a 
 The report is compared with the listing of `pytest --collect-only -q` for the same arguments and with the
 kubelet-tier test functions on disk. The summary fails when
   - a kubelet-tier test function on disk was not collected (arguments that deselect it, a collection error),
-  - a collected kubelet-tier test has no result in the report (the run stopped early),
+  - a collected test has no result in the reports (the run, or one of its parts, stopped early),
   - no kubelet-tier test ran,
   - any test failed or was skipped (a skipped test proves nothing).
 
-  python hack/junit_summary.py JUNIT_XML COLLECTED_LISTING [--root REPO]
+  python hack/junit_summary.py JUNIT_XML [JUNIT_XML ...] COLLECTED_LISTING [--root REPO]
+
+Several reports are one run's parts (hack/test.sh runs the tiers without a cluster beside the cluster's
+start, and the rest after): a test in more than one keeps its worst outcome.
 """
 
 from __future__ import annotations
@@ -73,10 +76,11 @@ def shown(key: Key) -> str:
     return "::".join(part for part in key if part)
 
 
-def read_report(path: Path) -> dict[Key, Result]:
-    """Every test in the report and its worst outcome (a test can be reported more than once)."""
+def read_report(*paths: Path) -> dict[Key, Result]:
+    """Every test in the reports and its worst outcome (a test can be reported more than once)."""
     results: dict[Key, Result] = {}
-    for case in ET.parse(path).getroot().iter("testcase"):
+    cases = (case for path in paths for case in ET.parse(path).getroot().iter("testcase"))
+    for case in cases:
         key = (case.get("classname") or "", case.get("name") or "")
         marked = any(p.get("name") == "marker" and p.get("value") == "e2e" for p in case.iter("property"))
         tier = KUBELET if in_kubelet_tier(key) else API_ONLY if marked else UNIT
@@ -128,9 +132,11 @@ def problems(results: dict[Key, Result], listed: list[str], on_disk: list[str]) 
     left_out = [t for t in on_disk if t not in collected]
     if left_out:
         found.append("kubelet-tier tests on disk that were not collected:\n  " + "\n  ".join(left_out))
-    not_run = [n for n in listed if in_kubelet_tier(junit_key(n)) and junit_key(n) not in results]
-    if not_run:
-        found.append("kubelet-tier tests collected but not run:\n  " + "\n  ".join(not_run))
+    not_run = [n for n in listed if junit_key(n) not in results]
+    for kubelet, heading in ((True, "kubelet-tier tests"), (False, "other tests")):
+        names = [n for n in not_run if in_kubelet_tier(junit_key(n)) == kubelet]
+        if names:
+            found.append(f"{heading} collected but not run:\n  " + "\n  ".join(names))
     if not any(r.tier == KUBELET and r.outcome != "skipped" for r in results.values()):
         found.append("no kubelet-tier test ran: tests/e2e and tests/incluster must run on the local cluster")
     for outcome, heading in (("skipped", "skipped tests are failures here"), ("failed", "failed tests")):
@@ -142,12 +148,12 @@ def problems(results: dict[Key, Result], listed: list[str], on_disk: list[str]) 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("report", type=Path, help="pytest's --junitxml report")
+    parser.add_argument("report", type=Path, nargs="+", help="pytest's --junitxml reports of the run")
     parser.add_argument("collected", type=Path, help="the output of `pytest --collect-only -q`, same args")
     repo = Path(__file__).resolve().parents[1]
     parser.add_argument("--root", type=Path, default=repo, help="the repository (pytest's rootdir)")
     args = parser.parse_args(argv)
-    results = read_report(args.report)
+    results = read_report(*args.report)
     counts = {tier: dict.fromkeys(OUTCOMES, 0) for tier in TIERS}
     for result in results.values():
         counts[result.tier][result.outcome] += 1

@@ -16,15 +16,16 @@ echo "setup: python environment ready in .venv (${SECONDS}s)" >&2
 bash hack/install-helm.sh >/dev/null
 bash hack/install-promtool.sh >/dev/null
 # Chromium, for tests/render: apt-get only when it is missing, as hack/localcluster/install-deps.sh does.
+# Every apt-get here and there waits for the lock (the image build may install buildah beside up.sh).
 if ! dpkg-query -W -f='${Status}' chromium 2>/dev/null | grep -q '^install ok installed$'; then
     started=$SECONDS
     export DEBIAN_FRONTEND=noninteractive
     if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
-        apt-get update -qq
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
     fi
-    if ! apt-get install -y -qq --no-install-recommends chromium >/dev/null; then
-        apt-get update -qq
-        apt-get install -y -qq --no-install-recommends chromium >/dev/null
+    if ! apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium >/dev/null; then
+        apt-get -o DPkg::Lock::Timeout=600 update -qq
+        apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium >/dev/null
     fi
     echo "setup: chromium installed in $((SECONDS - started))s" \
         "($(dpkg-query -W -f='${Installed-Size}' chromium) KiB for the package itself)" >&2

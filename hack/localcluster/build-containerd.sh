@@ -66,8 +66,11 @@ echo "build-containerd.sh: building containerd v$CONTAINERD2_VERSION into $out .
 (
   cd "$src"
   export CGO_ENABLED=0 GOWORK=off GOFLAGS="${GOFLAGS:-} -mod=readonly"
-  go build -trimpath -tags "$tags" -ldflags "-s -w $stamp" -o "$tmp/" ./cmd/containerd ./cmd/ctr
-  go build -trimpath -tags "$shim_tags" -ldflags "-s -w $stamp" -o "$tmp/" ./cmd/containerd-shim-runc-v2
+  # No DWARF from the compiler either (-w drops only the linker's): build.sh says why.
+  go build -trimpath -tags "$tags" -gcflags=all=-dwarf=false -ldflags "-s -w $stamp" -o "$tmp/" \
+    ./cmd/containerd ./cmd/ctr
+  go build -trimpath -tags "$shim_tags" -gcflags=all=-dwarf=false -ldflags "-s -w $stamp" -o "$tmp/" \
+    ./cmd/containerd-shim-runc-v2
 )
 echo "$CONTAINERD2_VERSION" > "$tmp/containerd-version"
 rm -rf "$out"

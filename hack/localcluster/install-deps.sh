@@ -30,10 +30,10 @@ echo "install-deps.sh: installing ${missing[*]}" >&2
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists only if there are none, or a first try fails.
 if ! compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null; then
-  apt-get update -qq
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
 fi
-if ! apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+if ! apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; then
+  apt-get -o DPkg::Lock::Timeout=600 update -qq
+  apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 echo "install-deps.sh: done" >&2

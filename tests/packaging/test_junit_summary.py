@@ -101,18 +101,15 @@ def listing(node_ids: list[str]) -> str:
     return "\n".join(node_ids) + f"\n\n{len(node_ids)} tests collected in 0.01s\n"
 
 
-def summarise(root: Path, report: str, collected: str) -> subprocess.CompletedProcess[str]:
-    (root / "junit.xml").write_text(report)
+def summarise(root: Path, report: str | list[str], collected: str) -> subprocess.CompletedProcess[str]:
+    """The summary of one report, or of a run's parts (one report each)."""
+    reports = []
+    for i, text in enumerate([report] if isinstance(report, str) else report):
+        reports.append(root / f"junit-{i}.xml")
+        reports[-1].write_text(text)
     (root / "collected.txt").write_text(collected)
     return subprocess.run(
-        [
-            sys.executable,
-            str(SUMMARY),
-            str(root / "junit.xml"),
-            str(root / "collected.txt"),
-            "--root",
-            str(root),
-        ],
+        [sys.executable, str(SUMMARY), *map(str, reports), str(root / "collected.txt"), "--root", str(root)],
         capture_output=True,
         text=True,
         check=False,
@@ -134,6 +131,26 @@ def test_a_full_run_passes_and_counts_each_tier_by_directory(tmp_path: Path) -> 
         "unit: 1 passed, 0 failed, 0 skipped",
         "total: 6 passed, 0 failed, 0 skipped",
     ]
+
+
+def test_a_run_in_two_parts_counts_both_reports(tmp_path: Path) -> None:
+    """hack/test.sh runs the tiers without a cluster apart from the rest: one report each."""
+    write_files(tmp_path)
+    unit = {n: "passed" for n, (_, _, marked) in TESTS.items() if not marked}
+    e2e = {n: "passed" for n, (_, _, marked) in TESTS.items() if marked}
+    result = summarise(tmp_path, [junit_report(unit), junit_report(e2e)], listing(list(TESTS)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "total: 6 passed, 0 failed, 0 skipped"
+
+
+def test_a_part_with_no_report_of_a_collected_test_fails(tmp_path: Path) -> None:
+    """The part without a cluster stopped early: its collected tests have no result in any report."""
+    write_files(tmp_path)
+    e2e = {n: "passed" for n, (_, _, marked) in TESTS.items() if marked}
+    result = summarise(tmp_path, [junit_report(e2e)], listing(list(TESTS)))
+    assert result.returncode == 1
+    missing = "tests/packaging/test_render.py::test_e2e_in_the_name_alone_is_not_e2e"
+    assert f"other tests collected but not run:\n  {missing}" in result.stderr
 
 
 def test_a_skipped_kubelet_test_fails(tmp_path: Path) -> None:
