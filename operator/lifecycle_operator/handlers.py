@@ -28,9 +28,10 @@ HANDLER_THREADS: Final = 32
 # The first listing of each watch comes in pages of this many objects, not in one response: 10,000 tests
 # are tens of MB of JSON, parsed at once.
 LIST_CHUNK: Final = 500
+# kopf's worker for an object holds its last body until it has been idle this long (5 s by default).
+WORKER_IDLE_SECONDS: Final = 0.5
 # The API server sends only our pods: the pod handler's labels= filter is kopf's, applied to every pod of
 # the watched namespaces after it has been received and parsed.
-WORKER_IDLE_SECONDS: Final = 0.5
 OUR_PODS: Final = f"{c.LABEL_MANAGED_BY}={c.MANAGED_BY},{c.LABEL_TEST}"
 # The longest wait between two retries of a failing API request.
 MAX_BACKOFF_SECONDS: Final = 15
@@ -70,8 +71,7 @@ async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) 
     settings.execution.max_workers = HANDLER_THREADS
     settings.watching.server_timeout = WATCH_SERVER_TIMEOUT
     settings.watching.chunk_size = LIST_CHUNK
-    # kopf's worker for an object holds its last body until it has been idle this long (5 s by default):
-    # a restart's listing of 10,000 tests would otherwise hold most of them at once.
+    # A restart's listing of 10,000 tests would otherwise keep most of their bodies alive at once.
     settings.queueing.idle_timeout = WORKER_IDLE_SECONDS
     settings.watching.label_selectors["v1", "pods"] = OUR_PODS
     scheduler = _scheduler(memo)

@@ -229,6 +229,8 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
     """A pod of a run that is over (the operator died between verdict and delete): apply its retention."""
     if ref.run is None or ref.run > test.status.run or (test.status.running and ref.run == test.status.run):
         return  # not ours to judge, or a run whose start is still being written
+    if (ref.namespace, ref.name) in ctx.deleted:
+        return  # asked already; this event was queued before the deletion showed
     result = test.status.result_of_run(ref.run)
     if result is None and ref.run == test.status.run:
         return
@@ -238,8 +240,6 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
         spec = None
     if _retain(_retention(spec, ctx), passed=result == c.RESULT_PASSED):
         return
-    if (ref.namespace, ref.name) in ctx.deleted:
-        return  # asked already; this event was queued before the deletion showed
     log.info("%s/%s: deleting pod %s of finished run %d", ref.namespace, ref.test, ref.name, ref.run)
     ctx.api.delete_pod(ref.namespace, ref.name)
     ctx.deleted.add((ref.namespace, ref.name))
