@@ -205,22 +205,67 @@ class Watch(threading.Thread):
                     time.sleep(1)
 
 
-def apiserver_counts() -> Counter[tuple[str, str]]:
-    """apiserver_request_total for pods, events and LifecycleTests, by resource[/subresource] and verb."""
-    counts: Counter[tuple[str, str]] = Counter()
-    text = kubectl("get", "--raw", "/metrics", timeout=60)
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        labels_text, _, value = line[len("apiserver_request_total{") :].rpartition("} ")
-        labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-        if labels.get("resource") not in COUNTED:
-            continue
-        resource = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
-        if labels["resource"] == "events" and labels.get("group"):
-            resource = f"events.{labels['group']}"
-        counts[(resource, labels.get("verb", ""))] += int(float(value))
-    return counts
+@dataclass
+class ApiServerMetrics:
+    """What the bench reads of the API server's own metrics, at one moment."""
+
+    # apiserver_request_total for pods, events and LifecycleTests, by resource[/subresource] and verb.
+    counts: Counter[tuple[str, str]]
+    # apiserver_request_duration_seconds of the LifecycleTest status PATCHes (Queued, Running, verdict):
+    # the cumulative count per bucket's upper bound, in seconds, and the sum.
+    patch_buckets: dict[float, float]
+    patch_sum: float
+
+    @classmethod
+    def read(cls) -> ApiServerMetrics:
+        counts: Counter[tuple[str, str]] = Counter()
+        buckets: Counter[float] = Counter()
+        total = 0.0
+        for line in kubectl("get", "--raw", "/metrics", timeout=60).splitlines():
+            name, _, rest = line.partition("{")
+            if name not in {"apiserver_request_total", *PATCH_DURATION}:
+                continue
+            labels_text, _, value = rest.rpartition("} ")
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+            if labels.get("resource") not in COUNTED:
+                continue
+            resource = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
+            if labels["resource"] == "events" and labels.get("group"):
+                resource = f"events.{labels['group']}"
+            verb = labels.get("verb", "")
+            if name == "apiserver_request_total":
+                counts[(resource, verb)] += int(float(value))
+            elif (resource, verb) == ("lifecycletests/status", "PATCH"):
+                if name.endswith("_bucket"):
+                    buckets[float(labels["le"])] += float(value)
+                elif name.endswith("_sum"):
+                    total += float(value)
+        return cls(counts, dict(buckets), total)
+
+    def patch_times_since(self, before: ApiServerMetrics) -> dict[str, float]:
+        """The status PATCHes' mean, and p50 and p99 as the bucket bounds that hold them, in ms."""
+        bounds = sorted(self.patch_buckets)
+        done = {b: self.patch_buckets[b] - before.patch_buckets.get(b, 0.0) for b in bounds}
+        n = done[bounds[-1]] if bounds else 0.0
+        if not n:
+            return {}
+
+        def bound(q: float) -> float:
+            return 1000 * next(b for b in bounds if done[b] >= q * n)
+
+        return {"mean": 1000 * (self.patch_sum - before.patch_sum) / n, "p50": bound(0.5), "p99": bound(0.99)}
+
+
+PATCH_DURATION = frozenset(
+    f"apiserver_request_duration_seconds_{part}" for part in ("bucket", "sum", "count")
+)
+
+
+def cpu_busy() -> tuple[float, float]:
+    """The machine's busy and total CPU time so far (/proc/stat), in clock ticks."""
+    fields = [float(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return sum(fields) - idle, sum(fields)
 
 
 def events_by_component(namespace: str) -> Counter[str]:
@@ -450,6 +495,8 @@ class LatencyResult:
     foreign_pod_events: int
     operator_requests: dict[tuple[str, str], float]
     results: Counter[str]
+    status_patch_ms: dict[str, float]  # the API server's own time for a LifecycleTest status PATCH
+    machine_busy: float  # the share of the machine's CPU time that was busy, from start to clean-up
 
 
 def latency_scenario(
@@ -463,7 +510,8 @@ def latency_scenario(
 ) -> LatencyResult:
     log(f"latency: {n} concurrent runs in {namespace}")
     keys = [(namespace, f"quick-{i:04d}") for i in range(n)]
-    before = apiserver_counts()
+    before = ApiServerMetrics.read()
+    busy_before = cpu_busy()
     proxy_offset = proxy.offset() if proxy else 0
     with seen.lock:
         foreign_before = seen.foreign_pod_events
@@ -487,7 +535,8 @@ def latency_scenario(
     except BenchError as e:
         log(f"{e}; counting the writes so far")
     time.sleep(1)  # the last Events are posted after the delete
-    after = apiserver_counts()
+    after = ApiServerMetrics.read()
+    busy, ticks = (a - b for a, b in zip(cpu_busy(), busy_before, strict=True))
     with seen.lock:
         foreign = seen.foreign_pod_events - foreign_before
     runs = [seen.runs[k] for k in keys]
@@ -497,7 +546,11 @@ def latency_scenario(
     logged = verdict_log_times(op.log_dir / f"operator-{op.starts}.log")
     operator_side = [1000 * (logged[k] - seen.runs[k].pod_terminal) for k in keys if k in logged]  # type: ignore[operator]
     delivery = [1000 * (seen.runs[k].verdict - logged[k]) for k in keys if k in logged]  # type: ignore[operator]
-    diff = {k: (after[k] - before[k]) / n for k in after if after[k] != before[k]}
+    diff = {
+        k: (after.counts[k] - before.counts[k]) / n
+        for k in after.counts
+        if after.counts[k] != before.counts[k]
+    }
     own = proxy.requests(proxy_offset, namespace) if proxy else Counter()
     return LatencyResult(
         runs=n,
@@ -512,6 +565,8 @@ def latency_scenario(
         foreign_pod_events=foreign,
         operator_requests={k: v / n for k, v in own.items()},
         results=Counter(r.result for r in runs),
+        status_patch_ms=after.patch_times_since(before),
+        machine_busy=busy / ticks if ticks else float("nan"),
     )
 
 
@@ -653,6 +708,16 @@ def print_table(
         rows.append(
             ("    operator side p50 / watch delivery p50", f"{r.operator_ms:.0f} / {r.delivery_ms:.0f}", "")
         )
+        if r.status_patch_ms:
+            p = r.status_patch_ms
+            rows.append(
+                (
+                    "    API server's own time per status PATCH, mean / p50 / p99",
+                    f"{p['mean']:.0f} / <={p['p50']:.0f} / <={p['p99']:.0f}",
+                    "(apiserver_request_duration_seconds)",
+                )
+            )
+        rows.append(("    machine CPU busy over the scenario", f"{100 * r.machine_busy:.0f}%", ""))
         rows.append(("    wall time to the last verdict, s", f"{r.wall_s:.1f}", ""))
     ref = max(lat, key=lambda r: r.runs)
     rows.append((f"API writes per run ({ref.runs} runs; apiserver_request_total)", "per run", "made by"))
@@ -742,6 +807,10 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
     parser.add_argument("--profile", type=Path, help="record the operator with py-spy into this directory")
     parser.add_argument("--keep", action="store_true", help="keep the namespaces")
     parser.add_argument(
+        "--runs-per-node",
+        help="the operator's LCO_MAX_RUNS_PER_NODE (default: the e2e tier's share of the machine)",
+    )
+    parser.add_argument(
         "--direct",
         action="store_true",
         help="no counting kubectl proxy between the operator and the API server (no per-client counts)",
@@ -776,7 +845,8 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
         ),
     ]
     created: list[str] = []
-    op = Operator(log_dir, namespaces="bench-*")
+    overrides = {"max_runs_per_node": args.runs_per_node} if args.runs_per_node else {}
+    op = Operator(log_dir, namespaces="bench-*", **overrides)
     proxy = None if args.direct else CountingProxy(log_dir)
     try:
         if proxy is not None:

@@ -101,6 +101,10 @@ class Context:
     # Pods of judged runs whose deletion was asked for, by (namespace, name): the events queued before
     # show them alive, and must not delete them again. Dropped with the pod's DELETED event.
     deleted: set[tuple[str, str]] = field(default_factory=set)
+    # Runs being started, by (namespace, test, run), from before their pod is created until their status
+    # names it: the pod's events meanwhile find a test that does not know it yet. The start itself looks
+    # at the pod once, after, so they are skipped rather than each paid for with a read of the test.
+    starting: set[tuple[str, str, int]] = field(default_factory=set)
 
 
 def _pod_key(pod: dict[str, Any]) -> PodKey:
@@ -167,6 +171,30 @@ def start_run(
         record_invalid_spec(test, e, ctx)
         return None
     run = status.run + 1
+    starting = (namespace, name, run)
+    ctx.starting.add(starting)
+    try:
+        written = _create_and_record(test, spec, run, retry_reason, ctx)
+    finally:
+        ctx.starting.discard(starting)
+    if written is None:
+        return None
+    pod_name = str(written.status.pod_name)
+    ctx.metrics.set_interval(namespace, name, spec.interval_seconds)
+    log.info("%s/%s run %d started pod %s", namespace, name, run, pod_name)
+    # The pod's events that arrived before its run was recorded were skipped, or found a test that did
+    # not know the pod yet: judge it once as it is now (later than all of them).
+    with contextlib.suppress(NotFound):
+        on_pod(ctx.api.get_pod(namespace, pod_name), None, ctx, known=written)
+    return pod_name
+
+
+def _create_and_record(
+    test: TestState, spec: LifecycleTestSpec, run: int, retry_reason: str | None, ctx: Context
+) -> TestState | None:
+    """Create run `run`'s pod and record the run in the test's status; the test as written, or None when
+    the pod was refused or the test changed meanwhile."""
+    namespace, name, status = test.namespace, test.name, test.status
     attempt = status.attempt + 1 if retry_reason is not None else 1
     manifest = build_pod(spec, Owner(name=name, namespace=namespace, uid=test.uid), run, ctx.settings)
     pod_name = str(manifest["metadata"]["name"])
@@ -190,12 +218,7 @@ def start_run(
         log.info("%s/%s changed while run %d was starting; leaving it to the next look", namespace, name, run)
         ctx.api.delete_pod(namespace, pod_name)
         return None
-    ctx.metrics.set_interval(namespace, name, spec.interval_seconds)
-    log.info("%s/%s run %d started pod %s", namespace, name, run, pod_name)
-    # Events of the pod that arrived before the status named it were ignored; judge it once as it is now.
-    with contextlib.suppress(NotFound):
-        on_pod(ctx.api.get_pod(namespace, pod_name), None, ctx, known=TestState.read(written))
-    return pod_name
+    return TestState.read(written)
 
 
 def _read_test(namespace: str, name: str, ctx: Context) -> TestState | None:
@@ -256,15 +279,20 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     ref = owner_of(pod)
     if ref is None:
         return
-    trusted = known is not None and ref.run is not None and known.status.run >= ref.run
-    test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
     deleted = event_type == "DELETED"
-    if deleted:
-        ctx.deleted.discard((ref.namespace, ref.name))
     if deleted and ctx.taken:
         gone = _pod_key(pod)
         ctx.taken.difference_update({key for key in ctx.taken if key[0] == gone})
     observed = observe_pod(pod)
+    if (ref.namespace, ref.name) in ctx.deleted and (deleted or FINALIZER not in observed.finalizers):
+        # A judged run's pod on its way out: nothing to decide, and no need to read its test.
+        if deleted:
+            ctx.deleted.discard((ref.namespace, ref.name))
+        return
+    if ref.run is not None and (ref.namespace, ref.test, ref.run) in ctx.starting:
+        return  # its start looks at the pod once its status names it, later than this event
+    trusted = known is not None and ref.run is not None and known.status.run >= ref.run
+    test = known if trusted else _read_test(ref.namespace, ref.test, ctx)
     if test is None:
         _release(ref.namespace, observed, ctx)  # the pod goes with its test, by the owner reference
         return

@@ -368,6 +368,43 @@ def test_a_stale_event_of_a_judged_pod_does_not_delete_it_again(api: FakeApi) ->
     # A restarted operator still cleans up after a crash between verdict and delete (above).
 
 
+def test_the_events_of_a_judged_pod_on_its_way_out_read_nothing(api: FakeApi) -> None:
+    """The benchmark counted two reads of the test per run after its verdict: the pod's last events
+    (marked for deletion, then gone) found the scheduler's view of the finished test partial."""
+    ctx = context(api)
+    pod = start(api, ctx)
+    body = api.set_pod_status(pod, terminated_pod())
+    runs.on_pod(body, "MODIFIED", ctx)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+    api.fail("get_test", Transient("no read expected"))
+    leaving = {**body, "metadata": {**body["metadata"], "deletionTimestamp": format_time(datetime.now(UTC))}}
+    runs.on_pod(leaving, "MODIFIED", ctx)
+    runs.on_pod(leaving, "DELETED", ctx)
+    assert len(api.failures["get_test"]) == 1
+    assert not ctx.deleted
+
+
+def test_the_events_of_a_pod_whose_start_is_being_written_read_nothing(api: FakeApi) -> None:
+    """A pod's first events come before its run is in the test's status: the start looks at the pod
+    once it is, so those events are skipped instead of each reading the test."""
+    ctx = context(api)
+    api.add_test("t", SPEC)
+    stale = TestState.read(api.get_test("ns", "t"))
+
+    def pod_events_meanwhile() -> None:
+        created = api.get_pod("ns", "t-run1")
+        api.fail("get_test", Transient("no read expected"))
+        runs.on_pod(created, "ADDED", ctx, known=stale)
+        runs.on_pod(api.set_pod_status("t-run1", terminated_pod()), "MODIFIED", ctx, known=stale)
+
+    api.fail("patch_test_status", pod_events_meanwhile)
+    assert runs.start_run("ns", "t", ctx, after_run=0) == "t-run1"
+    assert len(api.failures["get_test"]) == 1
+    assert not ctx.starting
+    # The start's own look judged the pod, terminal by then.
+    assert api.status("t")["result"] == c.RESULT_PASSED
+
+
 def test_a_failed_runs_pod_kept_by_retention_is_not_cleaned_up(api: FakeApi) -> None:
     ctx = context(api)
     spec = {
