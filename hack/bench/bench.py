@@ -16,7 +16,9 @@ API writes come from the API server's own counters (apiserver_request_total), re
 scenario. They have no client label, so the table says which client makes each kind of write (by what
 the API allows: only the kubelet writes pods/status, only the scheduler pods/binding); Events are also
 listed per reporting component from the scenario's namespace. Other clients on the cluster (other test
-tiers' operators) add to the counters: the table says whether the cluster was quiet.
+tiers' operators) add to the counters: the table says whether the cluster was quiet. The operator's own
+requests, by call, come from its own metrics (lifecycle_operator_api_requests_total): nothing stands
+between it and the API server, so the latency measured is the operator's as deployed.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,12 +49,12 @@ for _path in (ROOT / "operator", ROOT / "tests", ROOT / "tests" / "e2e"):
     sys.path.insert(0, str(_path))
 CLUSTER_KUBECONFIG = os.environ.get("KUBECONFIG") or "/var/tmp/lifecycle-localcluster/kubeconfig"
 
-from cluster import Operator, free_port  # noqa: E402
+from cluster import Operator  # noqa: E402
 from kubernetes import client, config  # noqa: E402
 from kubernetes import watch as k8s_watch  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
 
-from clustertools import API_VERSION, KIND, KUBECTL, TERMINAL_RESULTS, kubectl  # noqa: E402
+from clustertools import API_VERSION, KIND, TERMINAL_RESULTS, kubectl  # noqa: E402
 from lifecycle_operator import constants as c  # noqa: E402
 
 BENCH_LABEL = "lifecycle-bench/id"
@@ -345,77 +346,50 @@ class Profiler:
             self.process = None
 
 
-PROXY_LINE = re.compile(r'"Response" verb="(\w+)" url="([^"]+)" status="(\d+)')
-PATH_PARTS = re.compile(
-    r"^/(?:api/v1|apis/[^/]+/[^/]+)/namespaces/([^/]+)/([^/?]+)(?:/([^/?]+))?(?:/([^/?]+))?"
-)
+@dataclass
+class OperatorRequests:
+    """The operator's own count of its requests (lifecycle_operator_api_requests_total, by call and
+    outcome) and the time its status patches took (lifecycle_operator_api_request_seconds), at one moment.
+    kopf's own requests (watches, Events) are not in it: the Events are counted per component."""
 
+    counts: Counter[tuple[str, str]]
+    patch_seconds: float
+    patches: float
 
-class CountingProxy:
-    """`kubectl proxy -v=6` between the operator and the API server: it logs every request the operator
-    makes (verb, URL, status), which the API server's counters cannot tell apart from other clients'."""
-
-    def __init__(self, log_dir: Path) -> None:
-        self.port = free_port()
-        self.log = log_dir / "proxy.log"
-        self.kubeconfig = log_dir / "proxy.kubeconfig"
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.kubeconfig.write_text(
-            json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "proxy",
-                    "clusters": [{"name": "proxy", "cluster": {"server": f"http://127.0.0.1:{self.port}"}}],
-                    "users": [{"name": "proxy", "user": {}}],
-                    "contexts": [{"name": "proxy", "context": {"cluster": "proxy", "user": "proxy"}}],
-                }
-            )
-        )
-        self.process = subprocess.Popen(
-            [KUBECTL, "proxy", "--address=127.0.0.1", f"--port={self.port}", "-v=6"],
-            stdout=self.log.open("wb"),
-            stderr=subprocess.STDOUT,
-        )
-        wait_until("kubectl proxy", self._listening, timeout=30)
-
-    def _listening(self) -> bool:
-        try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return True
-        except OSError:
-            return False
-
-    def offset(self) -> int:
-        return self.log.stat().st_size
-
-    def requests(self, since: int, namespace: str) -> Counter[tuple[str, str]]:
-        """The operator's requests in a namespace since a log offset, by resource[/subresource] and verb."""
-        with self.log.open("rb") as f:
-            f.seek(since)
-            text = f.read().decode(errors="replace")
+    @classmethod
+    def read(cls, op: Operator) -> OperatorRequests:
         counts: Counter[tuple[str, str]] = Counter()
-        for method, url, status in PROXY_LINE.findall(text):
-            path = url.split("://", 1)[-1].split("/", 1)[-1]
-            m = PATH_PARTS.match("/" + path)
-            if m is None or m.group(1) != namespace:
-                continue
-            resource = m.group(2) + (f"/{m.group(4)}" if m.group(4) else "")
-            verb = method
-            if "watch=" in url:
-                verb = "WATCH"
-            elif method == "GET" and m.group(3) is None:
-                verb = "LIST"
-            counts[(resource, verb if status[0] == "2" else f"{verb} {status}")] += 1
-        return counts
+        seconds = patches = 0.0
+        for line in op.metrics().splitlines():
+            name, _, rest = line.partition("{")
+            labels_text, _, value = rest.rpartition("} ")
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+            if name == "lifecycle_operator_api_requests_total":
+                counts[(labels["call"], labels["code"])] += float(value)
+            elif labels.get("call") == "patch_test_status":
+                if name == "lifecycle_operator_api_request_seconds_sum":
+                    seconds = float(value)
+                elif name == "lifecycle_operator_api_request_seconds_count":
+                    patches = float(value)
+        return cls(counts, seconds, patches)
 
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(timeout=10)
-            self.process = None
+    def since(self, before: OperatorRequests) -> tuple[Counter[tuple[str, str]], float]:
+        """The requests made since `before`, and their status patches' mean time in ms."""
+        n = self.patches - before.patches
+        mean = 1000 * (self.patch_seconds - before.patch_seconds) / n if n else float("nan")
+        return self.counts - before.counts, mean
+
+
+# Which of the operator's calls write, and to what (the issue's target counts pods and LifecycleTests).
+WRITE_CALLS: dict[str, str] = {
+    "create_pod": "pods POST",
+    "delete_pod": "pods DELETE",
+    "patch_pod": "pods PATCH",
+    "patch_test_status": "lifecycletests/status PATCH",
+    "create_test": "lifecycletests POST",
+    "replace_test_spec": "lifecycletests PATCH",
+    "delete_test": "lifecycletests DELETE",
+}
 
 
 # -- scenarios
@@ -493,7 +467,8 @@ class LatencyResult:
     reads: dict[tuple[str, str], float]
     events: dict[str, float]
     foreign_pod_events: int
-    operator_requests: dict[tuple[str, str], float]
+    operator_requests: dict[tuple[str, str], float]  # (call, outcome) per run
+    operator_patch_ms: float  # the mean time the operator waited for a status PATCH
     results: Counter[str]
     status_patch_ms: dict[str, float]  # the API server's own time for a LifecycleTest status PATCH
     machine_busy: float  # the share of the machine's CPU time that was busy, from start to clean-up
@@ -506,13 +481,12 @@ def latency_scenario(
     seen: Observed,
     op: Operator,
     profiler: Profiler,
-    proxy: CountingProxy | None,
 ) -> LatencyResult:
     log(f"latency: {n} concurrent runs in {namespace}")
     keys = [(namespace, f"quick-{i:04d}") for i in range(n)]
     before = ApiServerMetrics.read()
     busy_before = cpu_busy()
-    proxy_offset = proxy.offset() if proxy else 0
+    own_before = OperatorRequests.read(op)
     with seen.lock:
         foreign_before = seen.foreign_pod_events
     profiler.start(pid_of(op), f"latency-{n}")
@@ -551,7 +525,7 @@ def latency_scenario(
         for k in after.counts
         if after.counts[k] != before.counts[k]
     }
-    own = proxy.requests(proxy_offset, namespace) if proxy else Counter()
+    own, own_patch_ms = OperatorRequests.read(op).since(own_before)
     return LatencyResult(
         runs=n,
         latency_ms=percentiles(latencies),
@@ -564,6 +538,7 @@ def latency_scenario(
         events={k: v / n for k, v in events_by_component(namespace).items()},
         foreign_pod_events=foreign,
         operator_requests={k: v / n for k, v in own.items()},
+        operator_patch_ms=own_patch_ms,
         results=Counter(r.result for r in runs),
         status_patch_ms=after.patch_times_since(before),
         machine_busy=busy / ticks if ticks else float("nan"),
@@ -726,23 +701,20 @@ def print_table(
     rows.append(("  Events by reporting component (namespace listing)", "", ""))
     for who, v in sorted(ref.events.items()):
         rows.append((f"    {who}", f"{v:.2f}", ""))
-    if ref.operator_requests:
-        rows.append(("the operator's own requests per run (kubectl proxy log)", "per run", ""))
-        writes = 0.0
-        for (resource, verb), v in sorted(ref.operator_requests.items()):
-            rows.append((f"  {resource} {verb}", f"{v:.2f}", ""))
-            if verb.split()[0] in WRITE_VERBS and resource.split("/")[0] in {"pods", "lifecycletests"}:
-                writes += v
-        events = sum(
-            v for (r, verb), v in ref.operator_requests.items() if r == "events" and verb in WRITE_VERBS
+    rows.append(("the operator's own requests per run (its api_requests_total)", "per run", ""))
+    for (call, code), v in sorted(ref.operator_requests.items()):
+        outcome = "" if code == "ok" else f" ({code})"
+        rows.append((f"  {call}{outcome}", f"{v:.2f}", WRITE_CALLS.get(call, "")))
+    writes = sum(v for (call, _), v in ref.operator_requests.items() if call in WRITE_CALLS)
+    events = sum(v for who, v in ref.events.items() if who.startswith("kopf "))
+    rows.append(
+        (
+            "  writes to pods and LifecycleTests / Events",
+            f"{writes:.2f} / {events:.2f}",
+            "(target <= 4 / <= 1)",
         )
-        rows.append(
-            (
-                "  writes to pods and LifecycleTests / Events",
-                f"{writes:.2f} / {events:.2f}",
-                "(target <= 4 / <= 1)",
-            )
-        )
+    )
+    rows.append(("  time the operator waited per status PATCH, mean ms", f"{ref.operator_patch_ms:.0f}", ""))
     rows.append((f"API reads per run ({ref.runs} runs; apiserver_request_total)", "", ""))
     for (resource, verb), v in sorted(ref.reads.items()):
         rows.append((f"  {resource} {verb}", f"{v:.2f}", ""))
@@ -810,11 +782,6 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
         "--runs-per-node",
         help="the operator's LCO_MAX_RUNS_PER_NODE (default: the e2e tier's share of the machine)",
     )
-    parser.add_argument(
-        "--direct",
-        action="store_true",
-        help="no counting kubectl proxy between the operator and the API server (no per-client counts)",
-    )
     args = parser.parse_args()
     started = time.monotonic()
     concurrency = args.concurrency or ([1, 20] if args.short else [1, 20, 100])
@@ -847,11 +814,7 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
     created: list[str] = []
     overrides = {"max_runs_per_node": args.runs_per_node} if args.runs_per_node else {}
     op = Operator(log_dir, namespaces="bench-*", **overrides)
-    proxy = None if args.direct else CountingProxy(log_dir)
     try:
-        if proxy is not None:
-            proxy.start()
-            os.environ["KUBECONFIG"] = str(proxy.kubeconfig)  # the operator inherits it
         for ns in namespaces:
             kubectl("create", "namespace", ns)
             created.append(ns)
@@ -865,13 +828,12 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
         capacity_line = re.search(r"capacity: \S+ (\d+) runs", (log_dir / "operator-1.log").read_text())
         capacity = capacity_line.group(1) if capacity_line else ""
         results = [
-            latency_scenario(n, ns, bench_id, seen, op, Profiler(args.profile), proxy)
+            latency_scenario(n, ns, bench_id, seen, op, Profiler(args.profile))
             for n, ns in zip(concurrency, namespaces, strict=True)
         ]
         pid = pid_of(op)
         after_runs = (rss_mib(pid), cpu_seconds(pid), sum(concurrency))
         op.stop()
-        os.environ["KUBECONFIG"] = CLUSTER_KUBECONFIG  # memory and resume: the operator talks to it directly
         bad = sum((r.results for r in results), Counter()) - Counter({c.RESULT_PASSED: sum(concurrency)})
         if bad:
             raise BenchError(f"runs of a case that must pass ended otherwise: {dict(bad)}")
@@ -896,8 +858,6 @@ def main() -> int:  # noqa: PLR0915 - the scenarios in order, with their clean-u
         return 1
     finally:
         op.stop()
-        if proxy is not None:
-            proxy.stop()
         for w in watches:
             w.stopping = True
         if created and not args.keep:

@@ -13,7 +13,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Final, ParamSpec, TypeVar, cast
+from typing import Any, Concatenate, Final, ParamSpec, TypeVar, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+A = TypeVar("A", bound="KubeApi")
+
+# Told of every request KubeApi makes: (its call, e.g. "patch_test_status"; its outcome, "ok", the HTTP
+# status of a failure, or "error" when none came back; the seconds it took).
+RequestObserver = Callable[[str, str, float], None]
 
 RETRIES: Final = 4
 BACKOFF_SECONDS: Final = 0.5
@@ -121,19 +126,49 @@ def _json(response: Any) -> dict[str, Any]:
     return result
 
 
+def _unobserved(call: str, code: str, seconds: float) -> None:
+    """For a KubeApi whose requests nobody counts (the CLI's offline tools)."""
+
+
+def _observed(fn: Callable[Concatenate[A, P], T]) -> Callable[Concatenate[A, P], T]:
+    """Tell the KubeApi's observer of each attempt of a request: what it was, how it ended, how long."""
+
+    @functools.wraps(fn)
+    def wrapper(api: A, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        started = time.monotonic()
+        code = "error"
+        try:
+            result = fn(api, *args, **kwargs)
+            code = "ok"
+            return result
+        except ApiException as e:
+            code = str(e.status or "error")
+            raise
+        finally:
+            api.observe(fn.__name__, code, time.monotonic() - started)
+
+    return wrapper
+
+
 class KubeApi:
     """apiclient.Api over the kubernetes client."""
 
+    def __init__(self, observe: RequestObserver = _unobserved) -> None:
+        self.observe = observe
+
     @retried
+    @_observed
     def create_pod(self, namespace: str, manifest: dict[str, Any]) -> dict[str, Any]:
         pod = client.V1Pod.model_validate(manifest)
         return _json(_core().create_namespaced_pod(namespace, pod, _preload_content=False))
 
     @retried
+    @_observed
     def get_pod(self, namespace: str, name: str) -> dict[str, Any]:
         return _json(_core().read_namespaced_pod(name, namespace, _preload_content=False))
 
     @retried
+    @_observed
     def delete_pod(self, namespace: str, name: str, grace_period_seconds: int | None = None) -> None:
         try:
             _core().delete_namespaced_pod(
@@ -148,6 +183,7 @@ class KubeApi:
                 raise
 
     @retried
+    @_observed
     def patch_pod(self, namespace: str, name: str, ops: list[dict[str, Any]]) -> dict[str, Any]:
         return _json(
             _core().patch_namespaced_pod(
@@ -156,6 +192,7 @@ class KubeApi:
         )
 
     @retried
+    @_observed
     def read_log(self, namespace: str, pod: str, container: str, *, previous: bool) -> str | None:
         """A container instance's log, or None when that instance has none (never ran, or was removed)."""
         try:
@@ -169,11 +206,13 @@ class KubeApi:
             raise
 
     @retried
+    @_observed
     def get_test(self, namespace: str, name: str) -> dict[str, Any]:
         obj = _custom().get_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, name)
         return cast(dict[str, Any], obj)
 
     @retried
+    @_observed
     def patch_test_status(
         self, namespace: str, name: str, status: dict[str, Any], resource_version: str | None = None
     ) -> dict[str, Any]:
@@ -187,11 +226,13 @@ class KubeApi:
         return cast(dict[str, Any], obj)
 
     @retried
+    @_observed
     def create_test(self, namespace: str, body: dict[str, Any]) -> dict[str, Any]:
         obj = _custom().create_namespaced_custom_object(c.GROUP, c.VERSION, namespace, c.PLURAL, body)
         return cast(dict[str, Any], obj)
 
     @retried
+    @_observed
     def replace_test_spec(self, namespace: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         obj = _custom().patch_namespaced_custom_object(
             c.GROUP,
@@ -205,6 +246,7 @@ class KubeApi:
         return cast(dict[str, Any], obj)
 
     @retried
+    @_observed
     def delete_test(self, namespace: str, name: str) -> None:
         try:
             _custom().delete_namespaced_custom_object(
@@ -215,11 +257,13 @@ class KubeApi:
                 raise
 
     @retried
+    @_observed
     def list_nodes(self) -> list[dict[str, Any]]:
         nodes = _json(_core().list_node(_preload_content=False))
         return list(nodes.get("items") or [])
 
     @retried
+    @_observed
     def get_node_lease(self, node: str) -> dict[str, Any]:
         leases = client.CoordinationV1Api(_api())
         return _json(leases.read_namespaced_lease(node, NODE_LEASE_NAMESPACE, _preload_content=False))

@@ -17,6 +17,7 @@ from lifecycle_operator.outcome import RunOutcome
 
 PER_TEST: Final = ("namespace", "name")
 RUN_DURATION_BUCKETS: Final = (1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600)
+API_REQUEST_BUCKETS: Final = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 
 class Metrics:
@@ -88,6 +89,22 @@ class Metrics:
             [*PER_TEST, "node", "kubelet_version", "container_runtime_version"],
             registry=r,
         )
+        self.api_requests = Counter(
+            "lifecycle_operator_api_requests",
+            "Requests the operator made to the API server, by call (create_pod, patch_test_status, ...) and "
+            "outcome: ok, the HTTP status of a failure, or error when no answer came. kopf's watches and "
+            "the Events it posts are not counted.",
+            ["call", "code"],
+            registry=r,
+        )
+        self.api_request_seconds = Histogram(
+            "lifecycle_operator_api_request_seconds",
+            "How long each request to the API server took, by call: a verdict is written no sooner than "
+            "its patch_test_status returns.",
+            ["call"],
+            buckets=API_REQUEST_BUCKETS,
+            registry=r,
+        )
         self._node_labels: dict[tuple[str, str], tuple[str, str, str]] = {}
         self.info = Info("lifecycle_operator", "The operator's version.", registry=r)
         self.info.info({"version": __version__})
@@ -106,6 +123,11 @@ class Metrics:
         for v in outcome.verdicts:
             if not v.passed:
                 self.expectation_failures.labels(v.expectation.type.value).inc()
+
+    def record_request(self, call: str, code: str, seconds: float) -> None:
+        """One request to the API server (kube.RequestObserver)."""
+        self.api_requests.labels(call, code).inc()
+        self.api_request_seconds.labels(call).observe(seconds)
 
     def set_node(
         self, namespace: str, name: str, node: str | None, kubelet: str | None, runtime: str | None

@@ -128,5 +128,5 @@ def _start(settings: Settings, stop: asyncio.Event) -> kopf.Memo:
         _check_port(settings.bind_address, settings.metrics_port, "metrics")
         metrics.serve(settings.bind_address, settings.metrics_port)
         log.info("metrics on http://%s:%d/metrics", settings.bind_address, settings.metrics_port)
-    ctx = Context(kube.KubeApi(), settings, metrics, post_event)
+    ctx = Context(kube.KubeApi(metrics.record_request), settings, metrics, post_event)
     return kopf.Memo(scheduler=Scheduler(ctx), stop=stop)

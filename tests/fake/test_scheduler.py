@@ -264,6 +264,34 @@ def test_a_dead_connection_is_transient_after_the_retries(monkeypatch: pytest.Mo
     assert len(calls) == kube.RETRIES
 
 
+def test_every_attempt_of_a_request_is_counted_and_timed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What lifecycle_operator_api_requests_total and _api_request_seconds show: each attempt, by call
+    and outcome, a retried failure included."""
+    monkeypatch.setattr(kube.time, "sleep", lambda _: None)
+    answers: list[Exception | bytes] = [api_error(503), ConnectionResetError("reset"), b'{"kind": "Pod"}']
+
+    class Core:
+        def read_namespaced_pod(self, name: str, namespace: str, **_: Any) -> Any:
+            answer = answers.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return type("Response", (), {"data": answer})()
+
+    monkeypatch.setattr(kube, "_core", Core)
+    metrics = Metrics()
+    assert kube.KubeApi(metrics.record_request).get_pod("ns", "p") == {"kind": "Pod"}
+
+    def sample(name: str, **labels: str) -> float | None:
+        return metrics.registry.get_sample_value(f"lifecycle_operator_{name}", labels)
+
+    assert [sample("api_requests_total", call="get_pod", code=code) for code in ("503", "error", "ok")] == [
+        1,
+        1,
+        1,
+    ]
+    assert sample("api_request_seconds_count", call="get_pod") == 3
+
+
 @in_loop
 async def test_a_pod_whose_deletion_failed_is_deleted_later() -> None:
     """The verdict was written, then the API server went away before the pod's deletion: a terminal pod

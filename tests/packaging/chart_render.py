@@ -45,6 +45,8 @@ CONTRACT_METRICS: Final = frozenset(
         "lifecycle_operator_active_runs",
         "lifecycle_operator_info",
         "lifecycletest_node_info",
+        "lifecycle_operator_api_requests_total",
+        "lifecycle_operator_api_request_seconds",
     }
 )
 
