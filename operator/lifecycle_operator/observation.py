@@ -65,6 +65,8 @@ class PodObservation:
     created_at: datetime | None = None
     # When the scheduler bound the pod to its node (its PodScheduled condition turned True).
     scheduled_at: datetime | None = None
+    # The pod's identity: a run's pod keeps its name if its test is deleted and made again, not its uid.
+    uid: str = ""
 
     @property
     def placement_lag(self) -> timedelta:
@@ -150,6 +152,7 @@ def observe_pod(pod: dict[str, Any]) -> PodObservation:
         deletion_requested_at=_deletion_requested_at(meta),
         finalizers=tuple(meta.get("finalizers") or ()),
         created_at=parse_time(meta.get("creationTimestamp")),
+        uid=str(meta.get("uid") or ""),
         scheduled_at=_scheduled_at(status),
     )
 

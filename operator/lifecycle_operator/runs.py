@@ -93,14 +93,15 @@ class Context:
     nodes: dict[str, NodeInfo] = field(default_factory=dict)
     # Pods of judged runs whose deletion failed (the API server went away right then): the scheduler
     # tries again, since a pod that does not change sends no event that would bring it back.
-    pending_deletes: set[tuple[str, str]] = field(default_factory=set)
+    pending_deletes: set[PodKey] = field(default_factory=set)
     # Actions taken, by (pod, action index): the events the watch had queued before an action's effect
     # show the pod without it, and must not take it again. Dropped with the pod's DELETED event; an
     # operator that restarts reads the effect from the pod itself (actions.is_done).
     taken: set[tuple[PodKey, int]] = field(default_factory=set)
-    # Pods of judged runs whose deletion was asked for, by (namespace, name): the events queued before
-    # show them alive, and must not delete them again. Dropped with the pod's DELETED event.
-    deleted: set[tuple[str, str]] = field(default_factory=set)
+    # Pods of judged runs whose deletion was asked for: their later events decide nothing, and those
+    # queued before show them alive and must not delete them again. Dropped with the pod's DELETED event.
+    # By uid too: a test deleted and made again names its first pod as before.
+    deleted: set[PodKey] = field(default_factory=set)
     # Runs being started, by (namespace, test, run), from before their pod is created until their status
     # names it: the pod's events meanwhile find a test that does not know it yet. The start itself looks
     # at the pod once, after, so they are skipped rather than each paid for with a read of the test.
@@ -109,7 +110,7 @@ class Context:
 
 def _pod_key(pod: dict[str, Any]) -> PodKey:
     meta = pod.get("metadata") or {}
-    return str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid"))
+    return str(meta.get("namespace")), str(meta.get("name")), str(meta.get("uid") or "")
 
 
 def _event(ctx: Context, test: TestState, type_: str, reason: str, message: str) -> None:
@@ -248,11 +249,11 @@ def _retention(spec: LifecycleTestSpec | None, ctx: Context) -> PodRetention:
     return (spec.pod_retention if spec is not None else None) or ctx.settings.default_retention
 
 
-def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
+def _clean_up_leftover(ref: PodRef, key: PodKey, test: TestState, ctx: Context) -> None:
     """A pod of a run that is over (the operator died between verdict and delete): apply its retention."""
     if ref.run is None or ref.run > test.status.run or (test.status.running and ref.run == test.status.run):
         return  # not ours to judge, or a run whose start is still being written
-    if (ref.namespace, ref.name) in ctx.deleted:
+    if key in ctx.deleted:
         return  # asked already; this event was queued before the deletion showed
     result = test.status.result_of_run(ref.run)
     if result is None and ref.run == test.status.run:
@@ -265,7 +266,7 @@ def _clean_up_leftover(ref: PodRef, test: TestState, ctx: Context) -> None:
         return
     log.info("%s/%s: deleting pod %s of finished run %d", ref.namespace, ref.test, ref.name, ref.run)
     ctx.api.delete_pod(ref.namespace, ref.name)
-    ctx.deleted.add((ref.namespace, ref.name))
+    ctx.deleted.add(key)
 
 
 def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: TestState | None = None) -> None:
@@ -280,14 +281,14 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     if ref is None:
         return
     deleted = event_type == "DELETED"
+    pod_key = _pod_key(pod)
     if deleted and ctx.taken:
-        gone = _pod_key(pod)
-        ctx.taken.difference_update({key for key in ctx.taken if key[0] == gone})
+        ctx.taken.difference_update({key for key in ctx.taken if key[0] == pod_key})
     observed = observe_pod(pod)
-    if (ref.namespace, ref.name) in ctx.deleted and (deleted or FINALIZER not in observed.finalizers):
+    if pod_key in ctx.deleted and (deleted or FINALIZER not in observed.finalizers):
         # A judged run's pod on its way out: nothing to decide, and no need to read its test.
         if deleted:
-            ctx.deleted.discard((ref.namespace, ref.name))
+            ctx.deleted.discard(pod_key)
         return
     if ref.run is not None and (ref.namespace, ref.test, ref.run) in ctx.starting:
         return  # its start looks at the pod once its status names it, later than this event
@@ -300,7 +301,7 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         if not deleted and observed.deleting:
             _release(ref.namespace, observed, ctx)
         elif not deleted:
-            _clean_up_leftover(ref, test, ctx)
+            _clean_up_leftover(ref, pod_key, test, ctx)
         return
     spec = parse_spec(test.spec)
     held = deletes_pod(spec) and FINALIZER in observed.finalizers
@@ -309,8 +310,8 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
         return
     match next_step(spec, observed, ctx.settings.update_image):
         case Take(index, action):
-            if (_pod_key(pod), index) not in ctx.taken and _take(test, pod, index, action, ctx):
-                ctx.taken.add((_pod_key(pod), index))
+            if (pod_key, index) not in ctx.taken and _take(test, pod, index, action, ctx):
+                ctx.taken.add((pod_key, index))
             return
         case Wait():
             return
@@ -556,25 +557,25 @@ def finish(
     )
     event_type = "Normal" if outcome.passed else "Warning"
     _event(ctx, test, event_type, outcome.reason, f"run {outcome.run}: {outcome.message}")
-    pod_name = pod.name if pod is not None else test.status.pod_name
-    retention = _retention(spec, ctx)
-    deleting = pod is not None and pod.deleting
-    if pod_name and not deleting and not isinstance(ending, Lost) and not _retain(retention, outcome.passed):
+    gone = pod is None or pod.deleting or isinstance(ending, Lost)
+    if pod is not None and not gone and not _retain(_retention(spec, ctx), outcome.passed):
+        key = (namespace, pod.name, pod.uid)
         try:
-            ctx.api.delete_pod(namespace, pod_name)
-            ctx.deleted.add((namespace, pod_name))
+            ctx.api.delete_pod(namespace, pod.name)
+            ctx.deleted.add(key)
         except KubeError as e:
-            ctx.pending_deletes.add((namespace, pod_name))
-            log.warning("%s/%s: could not delete pod %s, will try again: %s", namespace, name, pod_name, e)
+            ctx.pending_deletes.add(key)
+            log.warning("%s/%s: could not delete pod %s, will try again: %s", namespace, name, pod.name, e)
     if pod is not None:
         _release(namespace, pod, ctx)
 
 
-def retry_delete(namespace: str, pod: str, ctx: Context) -> None:
+def retry_delete(key: PodKey, ctx: Context) -> None:
     """Delete a judged run's pod whose deletion failed before; it stays pending until this succeeds."""
+    namespace, pod, _ = key
     ctx.api.delete_pod(namespace, pod)
-    ctx.pending_deletes.discard((namespace, pod))
-    ctx.deleted.add((namespace, pod))
+    ctx.pending_deletes.discard(key)
+    ctx.deleted.add(key)
     log.info("%s: deleted pod %s of a judged run", namespace, pod)
 
 

@@ -126,8 +126,8 @@ class Scheduler:
         self.ctx.metrics.queued.set(self._waiting)
         self.ctx.metrics.active.set(len(active) + len(admission.start))
         self._every_node(now)
-        for namespace, pod in list(self.ctx.pending_deletes):
-            self._act((namespace, f"pod {pod}"), runs.retry_delete, namespace, pod, self.ctx)
+        for pod in list(self.ctx.pending_deletes):
+            self._act((pod[0], f"pod {pod[1]}"), runs.retry_delete, pod, self.ctx)
 
     def _every_node(self, now: datetime) -> None:
         """Keep each everyNode test's children in step with the nodes, and its status with theirs."""

@@ -94,6 +94,7 @@ class FakeApi:
             raise Conflict(f"pods {name!r} already exists")
         self.writes.append(("create", name))
         pod = copy.deepcopy(manifest)
+        pod["metadata"]["uid"] = f"pod-uid-{next(self._versions)}"
         pod.setdefault("status", {"phase": "Pending"})
         self.pods[(namespace, name)] = pod
         return copy.deepcopy(pod)

@@ -384,6 +384,20 @@ def test_the_events_of_a_judged_pod_on_its_way_out_read_nothing(api: FakeApi) ->
     assert not ctx.deleted
 
 
+def test_a_test_made_again_under_its_name_has_its_first_pod_judged(api: FakeApi) -> None:
+    """The first pod of a test deleted and made again has the old one's name. Had the old pod's DELETED
+    event been missed (a watch that lists again after an outage sees no deletion), the new pod's events
+    must still be judged, not taken for the old pod on its way out."""
+    ctx = context(api)
+    pod = start(api, ctx)
+    runs.on_pod(api.set_pod_status(pod, terminated_pod()), "MODIFIED", ctx)
+    assert len(ctx.deleted) == 1  # its DELETED event never comes
+    del api.tests[("ns", "t")]
+    assert start(api, ctx) == pod
+    runs.on_pod(api.set_pod_status(pod, terminated_pod()), "MODIFIED", ctx)
+    assert api.status("t")["result"] == c.RESULT_PASSED
+
+
 def test_the_events_of_a_pod_whose_start_is_being_written_read_nothing(api: FakeApi) -> None:
     """A pod's first events come before its run is in the test's status: the start looks at the pod
     once it is, so those events are skipped instead of each reading the test."""
