@@ -253,8 +253,6 @@ def _clean_up_leftover(ref: PodRef, key: PodKey, test: TestState, ctx: Context) 
     """A pod of a run that is over (the operator died between verdict and delete): apply its retention."""
     if ref.run is None or ref.run > test.status.run or (test.status.running and ref.run == test.status.run):
         return  # not ours to judge, or a run whose start is still being written
-    if key in ctx.deleted:
-        return  # asked already; this event was queued before the deletion showed
     result = test.status.result_of_run(ref.run)
     if result is None and ref.run == test.status.run:
         return
@@ -285,10 +283,14 @@ def on_pod(pod: dict[str, Any], event_type: str | None, ctx: Context, known: Tes
     if deleted and ctx.taken:
         ctx.taken.difference_update({key for key in ctx.taken if key[0] == pod_key})
     observed = observe_pod(pod)
-    if pod_key in ctx.deleted and (deleted or FINALIZER not in observed.finalizers):
-        # A judged run's pod on its way out: nothing to decide, and no need to read its test.
+    if pod_key in ctx.deleted:
+        # A judged run's pod whose deletion was asked for: nothing to decide, and no test to read. An
+        # event queued before the deletion showed must not delete it again; one that shows it must let
+        # our finalizer, if it holds the pod, go.
         if deleted:
             ctx.deleted.discard(pod_key)
+        elif observed.deleting:
+            _release(ref.namespace, observed, ctx)
         return
     if ref.run is not None and (ref.namespace, ref.test, ref.run) in ctx.starting:
         return  # its start looks at the pod once its status names it, later than this event
@@ -557,8 +559,8 @@ def finish(
     )
     event_type = "Normal" if outcome.passed else "Warning"
     _event(ctx, test, event_type, outcome.reason, f"run {outcome.run}: {outcome.message}")
-    gone = pod is None or pod.deleting or isinstance(ending, Lost)
-    if pod is not None and not gone and not _retain(_retention(spec, ctx), outcome.passed):
+    retained = _retain(_retention(spec, ctx), outcome.passed)
+    if pod is not None and not (pod.deleting or isinstance(ending, Lost) or retained):
         key = (namespace, pod.name, pod.uid)
         try:
             ctx.api.delete_pod(namespace, pod.name)
