@@ -37,7 +37,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,6 +53,7 @@ from cluster import Operator  # noqa: E402
 from kubernetes import client, config  # noqa: E402
 from kubernetes import watch as k8s_watch  # noqa: E402
 from kubernetes.client.exceptions import ApiException  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from clustertools import API_VERSION, KIND, TERMINAL_RESULTS, kubectl  # noqa: E402
 from lifecycle_operator import constants as c  # noqa: E402
@@ -206,6 +207,16 @@ class Watch(threading.Thread):
                     time.sleep(1)
 
 
+def samples(text: str, *names: str) -> Iterator[tuple[str, dict[str, str], float]]:
+    """(name, labels, value) of the samples named `names` in a Prometheus text exposition. Only their lines
+    are parsed: the API server's exposition is large, and the bench reads it twice per scenario."""
+    prefixes = tuple(f"{name}{{" for name in names)
+    wanted = "\n".join(line for line in text.splitlines() if line.startswith(prefixes))
+    for family in text_string_to_metric_families(wanted):
+        for sample in family.samples:
+            yield sample.name, sample.labels, sample.value
+
+
 @dataclass
 class ApiServerMetrics:
     """What the bench reads of the API server's own metrics, at one moment."""
@@ -222,12 +233,8 @@ class ApiServerMetrics:
         counts: Counter[tuple[str, str]] = Counter()
         buckets: Counter[float] = Counter()
         total = 0.0
-        for line in kubectl("get", "--raw", "/metrics", timeout=60).splitlines():
-            name, _, rest = line.partition("{")
-            if name not in {"apiserver_request_total", *PATCH_DURATION}:
-                continue
-            labels_text, _, value = rest.rpartition("} ")
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
+        text = kubectl("get", "--raw", "/metrics", timeout=60)
+        for name, labels, value in samples(text, "apiserver_request_total", *PATCH_DURATION):
             if labels.get("resource") not in COUNTED:
                 continue
             resource = labels["resource"] + (f"/{labels['subresource']}" if labels.get("subresource") else "")
@@ -235,12 +242,12 @@ class ApiServerMetrics:
                 resource = f"events.{labels['group']}"
             verb = labels.get("verb", "")
             if name == "apiserver_request_total":
-                counts[(resource, verb)] += int(float(value))
+                counts[(resource, verb)] += int(value)
             elif (resource, verb) == ("lifecycletests/status", "PATCH"):
                 if name.endswith("_bucket"):
-                    buckets[float(labels["le"])] += float(value)
+                    buckets[float(labels["le"])] += value
                 elif name.endswith("_sum"):
-                    total += float(value)
+                    total += value
         return cls(counts, dict(buckets), total)
 
     def patch_times_since(self, before: ApiServerMetrics) -> dict[str, float]:
@@ -257,9 +264,7 @@ class ApiServerMetrics:
         return {"mean": 1000 * (self.patch_sum - before.patch_sum) / n, "p50": bound(0.5), "p99": bound(0.99)}
 
 
-PATCH_DURATION = frozenset(
-    f"apiserver_request_duration_seconds_{part}" for part in ("bucket", "sum", "count")
-)
+PATCH_DURATION = tuple(f"apiserver_request_duration_seconds_{part}" for part in ("bucket", "sum"))
 
 
 def cpu_busy() -> tuple[float, float]:
@@ -360,17 +365,15 @@ class OperatorRequests:
     def read(cls, op: Operator) -> OperatorRequests:
         counts: Counter[tuple[str, str]] = Counter()
         seconds = patches = 0.0
-        for line in op.metrics().splitlines():
-            name, _, rest = line.partition("{")
-            labels_text, _, value = rest.rpartition("} ")
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', labels_text))
-            if name == "lifecycle_operator_api_requests_total":
-                counts[(labels["call"], labels["code"])] += float(value)
-            elif labels.get("call") == "patch_test_status":
-                if name == "lifecycle_operator_api_request_seconds_sum":
-                    seconds = float(value)
-                elif name == "lifecycle_operator_api_request_seconds_count":
-                    patches = float(value)
+        requests, timed = "lifecycle_operator_api_requests_total", "lifecycle_operator_api_request_seconds"
+        for name, labels, value in samples(op.metrics(), requests, f"{timed}_sum", f"{timed}_count"):
+            if name == requests:
+                counts[(labels["call"], labels["code"])] += value
+            elif labels["call"] == "patch_test_status":
+                if name == f"{timed}_sum":
+                    seconds = value
+                else:
+                    patches = value
         return cls(counts, seconds, patches)
 
     def since(self, before: OperatorRequests) -> tuple[Counter[tuple[str, str]], float]:
